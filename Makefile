@@ -1,0 +1,51 @@
+# One-command setup, study run and tests. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+CORES ?= 8
+PYRADIOMICS := pyradiomics==3.0.1
+STAMP := $(VENV)/.installed
+
+.PHONY: setup study report test lint bench r-deps clean
+
+# The virtual environment is rebuilt whenever the lock file changes.
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check pip==25.3
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	# pyradiomics builds C extensions against the numpy already installed.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps $(PYRADIOMICS)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps -e .
+	@touch $@
+
+setup: $(STAMP)
+
+study: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES)
+	$(BIN)/snakemake --report results/report.html
+
+report: $(STAMP)
+	$(BIN)/snakemake --report results/report.html
+
+# R's survival and maxstat are the reference for the statistics tests.
+r-deps:
+	@if ! Rscript -e 'library(survival); library(maxstat)' >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends r-base-core r-cran-survival r-cran-maxstat >/dev/null; \
+	  else echo "R with survival and maxstat is missing: the R-agreement tests will be skipped (install r-base-core r-cran-survival r-cran-maxstat)"; fi; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/snakemake --lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: $(STAMP) r-deps lint
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m pytest benchmarks -p no:cacheprovider -q
+
+clean:
+	rm -rf results .snakemake resources/synthetic

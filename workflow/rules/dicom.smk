@@ -1,0 +1,27 @@
+# DICOM ingest: find the PET and CT series of each scan, compute SUV, write NIfTI.
+
+
+def dicom_inputs(wildcards):
+    """The samples sheet and, for the synthetic cohort, the DICOM tree it points into."""
+    inputs = {"samples": SAMPLES_SHEET}
+    if SYNTHETIC:
+        inputs["dicom"] = f"{SYNTHETIC_DIR}/dicom"
+    return inputs
+
+
+rule pet_ct_to_nifti:
+    input:
+        unpack(dicom_inputs),
+    output:
+        pet_suv="results/images/{patient}/{timepoint}/pet_suv.nii.gz",
+        ct="results/images/{patient}/{timepoint}/ct.nii.gz",
+        ct_on_pet="results/images/{patient}/{timepoint}/ct_on_pet.nii.gz",
+        suv_provenance="results/images/{patient}/{timepoint}/suv.json",
+    params:
+        suv_type=config["suv"]["type"],
+    log:
+        "results/logs/pet_ct_to_nifti/{patient}_{timepoint}.log",
+    benchmark:
+        "results/benchmarks/pet_ct_to_nifti/{patient}_{timepoint}.tsv"
+    script:
+        "../scripts/pet_ct_to_nifti.py"

@@ -1,0 +1,22 @@
+# The synthetic reference cohort: DICOM PET/CT, organ label maps, sheets and ground truth.
+
+
+if SYNTHETIC:
+
+    rule synthetic_cohort:
+        output:
+            dicom=directory(f"{SYNTHETIC_DIR}/dicom"),
+            labels=directory(f"{SYNTHETIC_DIR}/labels"),
+            truth=directory(f"{SYNTHETIC_DIR}/truth"),
+            samples=f"{SYNTHETIC_DIR}/samples.tsv",
+            clinical=f"{SYNTHETIC_DIR}/clinical.tsv",
+        params:
+            settings=config["synthetic"],
+            out_dir=SYNTHETIC_DIR,
+        threads: workflow.cores
+        log:
+            "results/logs/synthetic_cohort.log",
+        benchmark:
+            "results/benchmarks/synthetic_cohort.tsv"
+        script:
+            "../scripts/synthetic_cohort.py"
