@@ -5,8 +5,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))
 
-from netpet.logs import log_to  # noqa: E402
-from netpet.synthetic import generate_cohort  # noqa: E402
+from netpet.logs import log_to
+from netpet.synthetic import generate_cohort
 
 if __name__ == "__main__":
     with log_to(snakemake.log[0]):
