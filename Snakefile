@@ -15,6 +15,10 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/synthetic.smk"
 include: "workflow/rules/dicom.smk"
+include: "workflow/rules/organs.smk"
+include: "workflow/rules/segment.smk"
+include: "workflow/rules/features.smk"
+include: "workflow/rules/validation.smk"
 include: "workflow/rules/figures.smk"
 
 

@@ -19,7 +19,42 @@ BASELINE = config["timepoints"]["baseline"]
 FOLLOWUPS = list(config["timepoints"]["followups"])
 TIMEPOINTS = [BASELINE, *FOLLOWUPS]
 SYNTHETIC = config["synthetic"]["enabled"]
-SYNTHETIC_DIR = f"resources/synthetic/{config['synthetic']['name']}"
+
+
+def synthetic_settings():
+    """The synthetic cohort's settings: the config section, time points from ``timepoints``."""
+    settings = {k: v for k, v in config["synthetic"].items() if k != "enabled"}
+    if settings.get("name") is None:
+        settings.pop("name", None)  # the preset's name
+    settings["timepoints"] = TIMEPOINTS
+    return settings
+
+
+def _synthetic_dir():
+    """resources/synthetic/<name>, the name resolved from the preset when not set."""
+    if not SYNTHETIC:
+        return None
+    from netpet.synthetic import resolve_settings
+
+    try:
+        return f"resources/synthetic/{resolve_settings(synthetic_settings())['name']}"
+    except InputError as error:
+        raise WorkflowError(str(error)) from None
+
+
+SYNTHETIC_DIR = _synthetic_dir()
+
+
+def _load_samples():
+    """The user's samples sheet (validated), or None for the synthetic cohort."""
+    if SYNTHETIC:
+        return None
+    try:
+        samples = load_sheet(config["samples"], "samples")
+        load_sheet(config["clinical"], "clinical")
+    except InputError as error:
+        raise WorkflowError(str(error)) from None
+    return samples
 
 
 def _scan_index():
@@ -27,12 +62,11 @@ def _scan_index():
     if SYNTHETIC:
         from netpet.synthetic import scan_index
 
-        return scan_index(config["synthetic"])
-    try:
-        samples = load_sheet(config["samples"], "samples")
-        load_sheet(config["clinical"], "clinical")
-    except InputError as error:
-        raise WorkflowError(str(error)) from None
+        try:
+            return scan_index(synthetic_settings())
+        except InputError as error:
+            raise WorkflowError(str(error)) from None
+    samples = SAMPLES
     unknown = sorted(set(samples["timepoint"]) - set(TIMEPOINTS))
     if unknown:
         raise WorkflowError(
@@ -43,6 +77,7 @@ def _scan_index():
     return samples[["patient_id", "timepoint"]]
 
 
+SAMPLES = _load_samples()
 SCANS = _scan_index()
 PATIENTS = sorted(set(SCANS["patient_id"]))
 SAMPLES_SHEET = f"{SYNTHETIC_DIR}/samples.tsv" if SYNTHETIC else config["samples"]
@@ -64,9 +99,33 @@ def per_scan(pattern):
     return [pattern.format(patient=p, timepoint=t) for p, t in scan_pairs()]
 
 
-def sheet_inputs(wildcards):
-    """The sheets a per-scan job reads; in synthetic mode they appear when the cohort does."""
-    return {"samples": SAMPLES_SHEET}
+def scan_row(wildcards):
+    """The samples-sheet row of a user's scan (empty for the synthetic cohort)."""
+    if SYNTHETIC:
+        return {}
+    rows = SAMPLES[
+        (SAMPLES["patient_id"] == wildcards.patient) & (SAMPLES["timepoint"] == wildcards.timepoint)
+    ]
+    return {k: v for k, v in rows.iloc[0].items() if isinstance(v, str) and v}
+
+
+def scan_files(*columns, synthetic_dir):
+    """Input function: the samples sheet plus the files or folders it names for a scan.
+
+    For the synthetic cohort the sheet does not exist before the cohort is generated, so the
+    cohort's folder ``synthetic_dir`` (an output of rule synthetic_cohort) stands in for them.
+    """
+
+    def inputs(wildcards):
+        files = {"samples": SAMPLES_SHEET}
+        if SYNTHETIC:
+            files["synthetic"] = f"{SYNTHETIC_DIR}/{synthetic_dir}"
+        else:
+            row = scan_row(wildcards)
+            files.update({column: row[column] for column in columns if column in row})
+        return files
+
+    return inputs
 
 
 def mip_patient():
@@ -82,6 +141,13 @@ def mip_patient():
 
 def all_outputs():
     """Every final output of the study."""
-    outputs = per_scan("results/images/{patient}/{timepoint}/pet_suv.nii.gz")
+    outputs = ["results/features/lesions.tsv", "results/features/scans.tsv"]
+    outputs += per_scan("results/qc/{patient}_{timepoint}.png")
+    if config["segmentation"]["export_dicom_seg"]:
+        outputs += per_scan("results/segmentation/{patient}/{timepoint}/lesions_seg.dcm")
+    if config["radiomics"]["enabled"]:
+        outputs.append("results/features/radiomics.tsv")
+    if SYNTHETIC:
+        outputs.append("results/validation/imaging_accuracy.tsv")
     outputs.append(f"results/figures/mip_{mip_patient()}.png")
     return outputs

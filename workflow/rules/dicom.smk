@@ -1,17 +1,9 @@
 # DICOM ingest: find the PET and CT series of each scan, compute SUV, write NIfTI.
 
 
-def dicom_inputs(wildcards):
-    """The samples sheet and, for the synthetic cohort, the DICOM tree it points into."""
-    inputs = {"samples": SAMPLES_SHEET}
-    if SYNTHETIC:
-        inputs["dicom"] = f"{SYNTHETIC_DIR}/dicom"
-    return inputs
-
-
 rule pet_ct_to_nifti:
     input:
-        unpack(dicom_inputs),
+        unpack(scan_files("pet_dicom", "ct_dicom", synthetic_dir="dicom")),
     output:
         pet_suv="results/images/{patient}/{timepoint}/pet_suv.nii.gz",
         ct="results/images/{patient}/{timepoint}/ct.nii.gz",
@@ -23,5 +15,7 @@ rule pet_ct_to_nifti:
         "results/logs/pet_ct_to_nifti/{patient}_{timepoint}.log",
     benchmark:
         "results/benchmarks/pet_ct_to_nifti/{patient}_{timepoint}.tsv"
+    conda:
+        "../../envs/imaging.yaml"
     script:
         "../scripts/pet_ct_to_nifti.py"

@@ -6,6 +6,9 @@ rule mip_figure:
         pet_suv=expand(
             "results/images/{{patient}}/{timepoint}/pet_suv.nii.gz", timepoint=TIMEPOINTS
         ),
+        lesions=expand(
+            "results/segmentation/{{patient}}/{timepoint}/lesions.nii.gz", timepoint=TIMEPOINTS
+        ),
     output:
         report(
             "results/figures/mip_{patient}.png",

@@ -11,7 +11,7 @@ if SYNTHETIC:
             samples=f"{SYNTHETIC_DIR}/samples.tsv",
             clinical=f"{SYNTHETIC_DIR}/clinical.tsv",
         params:
-            settings=config["synthetic"],
+            settings=synthetic_settings(),
             out_dir=SYNTHETIC_DIR,
         threads: workflow.cores
         log:

@@ -23,7 +23,13 @@ SMALL_BOWEL = 18
 DUODENUM = 19
 COLON = 20
 URINARY_BLADDER = 21
-VERTEBRAE_L1 = 31
+SACRUM = 25
+# Vertebrae S1, L5 ... L1, T12 ... T1, C7 ... C1 are 26 ... 50 in TotalSegmentator v2.
+_VERTEBRA_LEVELS = (
+    ["S1"] + [f"L{i}" for i in range(5, 0, -1)] + [f"T{i}" for i in range(12, 0, -1)]
+) + [f"C{i}" for i in range(7, 0, -1)]
+VERTEBRAE = {f"vertebrae_{level}": 26 + i for i, level in enumerate(_VERTEBRA_LEVELS)}
+VERTEBRAE_L1 = VERTEBRAE["vertebrae_L1"]
 HEART = 51
 AORTA = 52
 # Not in the TotalSegmentator ``total`` task; a free number in its range.
@@ -48,7 +54,8 @@ NAMES: dict[int, str] = {
     DUODENUM: "duodenum",
     COLON: "colon",
     URINARY_BLADDER: "urinary_bladder",
-    VERTEBRAE_L1: "vertebrae_L1",
+    SACRUM: "sacrum",
+    **{number: name for name, number in VERTEBRAE.items()},
     HEART: "heart",
     AORTA: "aorta",
     PITUITARY: "pituitary",

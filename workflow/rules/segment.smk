@@ -1,0 +1,32 @@
+# Tumour segmentation (method from the config, or masks imported from other tools).
+
+
+def segmentation_outputs():
+    outputs = {
+        "labels": "results/segmentation/{patient}/{timepoint}/lesions.nii.gz",
+        "info": "results/segmentation/{patient}/{timepoint}/segmentation.json",
+    }
+    if config["segmentation"]["export_dicom_seg"]:
+        outputs["dicom_seg"] = "results/segmentation/{patient}/{timepoint}/lesions_seg.dcm"
+    return outputs
+
+
+rule segment:
+    input:
+        unpack(scan_files("pet_dicom", "tumour_mask", synthetic_dir="dicom")),
+        pet_suv="results/images/{patient}/{timepoint}/pet_suv.nii.gz",
+        organs="results/organs/{patient}/{timepoint}/organs_on_pet.nii.gz",
+        liver_json="results/organs/{patient}/{timepoint}/liver_reference.json",
+        liver_mask="results/organs/{patient}/{timepoint}/liver_reference.nii.gz",
+    output:
+        **segmentation_outputs(),
+    params:
+        settings=config["segmentation"],
+    log:
+        "results/logs/segment/{patient}_{timepoint}.log",
+    benchmark:
+        "results/benchmarks/segment/{patient}_{timepoint}.tsv"
+    conda:
+        "../../envs/imaging.yaml"
+    script:
+        "../scripts/segment.py"

@@ -1,0 +1,29 @@
+# Accuracy of the imaging chain against the synthetic cohort's ground truth.
+
+
+if SYNTHETIC:
+
+    rule imaging_accuracy:
+        input:
+            truth=f"{SYNTHETIC_DIR}/truth",
+            segmentations=per_scan("results/segmentation/{patient}/{timepoint}/lesions.nii.gz"),
+            organs=per_scan("results/organs/{patient}/{timepoint}/organs_on_pet.nii.gz"),
+            scans="results/features/scans.tsv",
+        output:
+            summary=report(
+                "results/validation/imaging_accuracy.tsv",
+                caption="../report/imaging_accuracy.rst",
+                category="Validation",
+                labels={"table": "imaging accuracy"},
+            ),
+            lesions="results/validation/lesion_matches.tsv",
+        params:
+            scans=scan_pairs(),
+            baseline=BASELINE,
+            followup=FOLLOWUPS[0],
+        log:
+            "results/logs/imaging_accuracy.log",
+        conda:
+            "../../envs/imaging.yaml"
+        script:
+            "../scripts/imaging_accuracy.py"

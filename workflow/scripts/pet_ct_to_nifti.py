@@ -1,0 +1,22 @@
+"""Convert one scan's PET (to SUV) and CT from DICOM to NIfTI (Snakemake adapter)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))
+
+from netpet.ingest import ingest_scan
+from netpet.logs import log_to
+
+if __name__ == "__main__":
+    with log_to(snakemake.log[0]):
+        ingest_scan(
+            samples_path=snakemake.input.samples,
+            patient_id=snakemake.wildcards.patient,
+            timepoint=snakemake.wildcards.timepoint,
+            suv_type=snakemake.params.suv_type,
+            pet_suv_path=snakemake.output.pet_suv,
+            ct_path=snakemake.output.ct,
+            ct_on_pet_path=snakemake.output.ct_on_pet,
+            provenance_path=snakemake.output.suv_provenance,
+        )

@@ -1,0 +1,73 @@
+"""Maximum-intensity projections of one patient's PET at every time point, side by side."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import SimpleITK as sitk
+
+from netpet.figures.style import DOUBLE_COLUMN_MM, new_figure, save_figure, style
+from netpet.qc import draw_mip, mip_extent
+
+
+def mip_timepoints_figure(
+    suv_images: Sequence[sitk.Image],
+    timepoints: Sequence[str],
+    *,
+    patient_id: str,
+    labels: Sequence[sitk.Image | None] | None = None,
+    suv_max: float = 15.0,
+    path: str | os.PathLike | None = None,
+):
+    """Coronal and sagittal SUV MIPs of each time point in one row, with one SUV window.
+
+    Parameters
+    ----------
+    suv_images
+        SUV images (axis-aligned, LPS), one per time point, in time order.
+    timepoints
+        Their labels (titles of the panels).
+    patient_id
+        The study ID shown in the title (nothing else identifies the patient).
+    labels
+        Optional tumour label maps on the same grids; their MIP outline is drawn in red.
+    suv_max
+        Upper end of the inverted grey SUV window, identical for every panel so that uptake
+        changes between time points are visible as such.
+    path
+        If given, the figure is written there (PNG, atomically).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    if len(suv_images) != len(timepoints):
+        raise ValueError("one SUV image per time point is needed")
+    labels = list(labels) if labels is not None else [None] * len(suv_images)
+    widths = []
+    for image in suv_images:
+        for view in ("coronal", "sagittal"):
+            left, right, bottom, top = mip_extent(image, view)
+            widths.append((right - left) / (top - bottom))
+    with style():
+        panel_height_mm = min(110.0, DOUBLE_COLUMN_MM / sum(widths) * 1.05)
+        fig = new_figure(DOUBLE_COLUMN_MM, panel_height_mm + 12)
+        grid = fig.add_gridspec(1, len(widths), width_ratios=widths, wspace=0.04)
+        for index, (image, label, timepoint) in enumerate(
+            zip(suv_images, labels, timepoints, strict=True)
+        ):
+            for offset, view in enumerate(("coronal", "sagittal")):
+                ax = fig.add_subplot(grid[0, 2 * index + offset])
+                draw_mip(ax, image, view, labels=label, suv_max=suv_max)
+                ax.set_title(f"{timepoint}, {view}", loc="center", fontsize=7)
+                for spine in ax.spines.values():
+                    spine.set_visible(False)
+        fig.suptitle(
+            f"{patient_id}: SUV maximum-intensity projections (window 0-{suv_max:g})",
+            fontsize=8,
+            fontweight="bold",
+        )
+    if path is not None:
+        save_figure(fig, path)
+    return fig

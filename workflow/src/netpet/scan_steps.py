@@ -1,0 +1,336 @@
+"""Per-scan steps of the imaging chain, file in / file out, one function per workflow rule.
+
+Each function reads the images a step needs, calls the science modules (:mod:`netpet.organs`,
+:mod:`netpet.segment`, :mod:`netpet.features`, ...) and writes its outputs atomically.
+Outputs name the scan by the study's patient ID and time point only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import SimpleITK as sitk
+from scipy import ndimage
+
+from netpet import dicom, labels
+from netpet.config import load_sheet
+from netpet.errors import InputError
+from netpet.features import lesion_features, scan_features
+from netpet.ingest import sample_row
+from netpet.io import write_image, write_json, write_tsv
+from netpet.organs import LiverReference, organ_uptake, place_liver_reference, resample_labels_to
+from netpet.segment import SegmentationSettings, segment_tumours
+
+log = logging.getLogger(__name__)
+
+# Keys of the config's ``segmentation`` section that are not segmentation settings.
+SEGMENTATION_OUTPUT_KEYS = ("export_dicom_seg", "dicom_seg_type")
+IMPORT_METHOD = "import"
+
+
+def _read(path) -> sitk.Image:
+    return sitk.ReadImage(str(path))
+
+
+def organs_step(
+    *,
+    patient_id: str,
+    timepoint: str,
+    samples_path: str | os.PathLike,
+    pet_suv_path: str | os.PathLike,
+    liver_reference_settings: dict,
+    organs_out: str | os.PathLike,
+    liver_json_out: str | os.PathLike,
+    liver_mask_out: str | os.PathLike,
+) -> None:
+    """Organ labels on the PET grid and the normal-liver reference sphere of one scan.
+
+    Parameters
+    ----------
+    samples_path
+        The samples sheet; its ``organ_labels`` column gives the scan's organ label map
+        (TotalSegmentator numbers, any grid in the PET's frame of reference).  It is required:
+        the liver reference and the exclusion of physiological uptake need it.
+    liver_reference_settings
+        Keyword arguments of :func:`netpet.organs.place_liver_reference`
+        (``radius_mm``, ``margin_mm``, ``lesion_margin_mm``).
+    """
+    scan = f"{patient_id}/{timepoint}"
+    samples = load_sheet(samples_path, "samples")
+    organ_labels_path = sample_row(samples, patient_id, timepoint, source=str(samples_path)).get(
+        "organ_labels"
+    )
+    if not organ_labels_path:
+        raise InputError(
+            f"scan {scan}: no organ_labels in the samples sheet; the liver reference and the "
+            "exclusion of physiological uptake need an organ label map (TotalSegmentator "
+            "label numbers): add its path in the organ_labels column"
+        )
+    if not Path(organ_labels_path).is_file():
+        raise InputError(f"scan {scan}: organ_labels file {organ_labels_path} does not exist")
+    suv = _read(pet_suv_path)
+    organs = resample_labels_to(_read(organ_labels_path), suv)
+    reference = place_liver_reference(suv, organs, **liver_reference_settings)
+    spleen = organ_uptake(suv, organs, labels.SPLEEN, erode_mm=4.0)
+    record = {"patient_id": patient_id, "timepoint": timepoint, **reference.to_dict()}
+    record["spleen"] = spleen
+    mask = sitk.GetImageFromArray(reference.mask.astype(np.uint8))
+    mask.CopyInformation(suv)
+    write_image(organs_out, organs)
+    write_image(liver_mask_out, mask)
+    write_json(liver_json_out, record)
+    log.info("%s: liver reference SUVmean %.2f (SD %.2f)", scan, reference.suvmean, reference.suvsd)
+
+
+def load_liver_reference(json_path, mask_path) -> LiverReference:
+    """Rebuild the :class:`LiverReference` written by :func:`organs_step`."""
+    record = json.loads(Path(json_path).read_text())
+    mask = sitk.GetArrayFromImage(_read(mask_path)).astype(bool)
+    return LiverReference(
+        centre_mm=(record["centre_x_mm"], record["centre_y_mm"], record["centre_z_mm"]),
+        radius_mm=record["radius_mm"],
+        mask=mask,
+        suvmean=record["suvmean"],
+        suvsd=record["suvsd"],
+        n_voxels=record["n_voxels"],
+        rule=record["rule"],
+    )
+
+
+def _imported_mask(path: str, suv: sitk.Image, *, scan: str) -> sitk.Image:
+    """A tumour mask from another tool on the PET grid: label map, RTSTRUCT or SEG."""
+    from netpet import seg_io
+
+    if not path:
+        raise InputError(
+            f"scan {scan}: segmentation.method is 'import' but the samples sheet has no "
+            "tumour_mask for this scan; add the path of its label map, RTSTRUCT or SEG"
+        )
+    if not Path(path).is_file():
+        raise InputError(f"scan {scan}: tumour_mask file {path} does not exist")
+    lower = path.lower()
+    if lower.endswith((".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")):
+        return seg_io.read_label_map(path, suv)
+    import pydicom
+
+    modality = pydicom.dcmread(path, stop_before_pixels=True).get("Modality", "")
+    if modality == "RTSTRUCT":
+        return seg_io.read_rtstruct(path, suv)[0]
+    if modality == "SEG":
+        return seg_io.read_dicom_seg(path, suv)[0]
+    raise InputError(
+        f"scan {scan}: tumour_mask {path} is neither a NIfTI/NRRD label map nor a DICOM "
+        f"RTSTRUCT or SEG (Modality {modality!r})"
+    )
+
+
+def relabel_by_suvmax(suv: sitk.Image, mask_labels: sitk.Image) -> sitk.Image:
+    """Lesions 1..N by descending SUVmax from an imported mask.
+
+    A binary mask (one label) is split into 26-connected components; a multi-label map keeps
+    its regions and is renumbered.
+    """
+    values = sitk.GetArrayFromImage(mask_labels)
+    present = np.unique(values[values > 0])
+    if present.size == 1:
+        values, _ = ndimage.label(values > 0, structure=np.ones((3, 3, 3)))
+        present = np.unique(values[values > 0])
+    suv_zyx = sitk.GetArrayViewFromImage(suv)
+    maxima = ndimage.maximum(suv_zyx, values, present) if present.size else []
+    order = sorted(zip(present, maxima, strict=True), key=lambda item: (-item[1], item[0]))
+    lookup = np.zeros(int(values.max()) + 1, dtype=np.uint16)
+    for new, (old, _) in enumerate(order, start=1):
+        lookup[old] = new
+    out = sitk.GetImageFromArray(lookup[values])
+    out.CopyInformation(suv)
+    return out
+
+
+def segment_step(
+    *,
+    scan: str,
+    patient_id: str,
+    timepoint: str,
+    samples_path: str | os.PathLike,
+    pet_suv_path: str | os.PathLike,
+    organs_path: str | os.PathLike,
+    liver_json_path: str | os.PathLike,
+    liver_mask_path: str | os.PathLike,
+    settings: dict,
+    labels_out: str | os.PathLike,
+    info_out: str | os.PathLike,
+    dicom_seg_out: str | os.PathLike | None = None,
+) -> None:
+    """Segment the tumour lesions of one scan (or import them) and write the label map.
+
+    Parameters
+    ----------
+    settings
+        The config's ``segmentation`` section: :class:`netpet.segment.SegmentationSettings`
+        fields, ``method: import`` for masks from other tools (``tumour_mask`` column of the
+        samples sheet), and ``export_dicom_seg`` / ``dicom_seg_type``.
+    labels_out, info_out
+        NIfTI label map (uint16, lesions 1..N by descending SUVmax) and a JSON record of the
+        method, its parameters and per-lesion thresholds.
+    dicom_seg_out
+        When given, the label map is also written as DICOM SEG referencing the PET series
+        (de-identified: the study's patient ID only).
+    """
+    suv = _read(pet_suv_path)
+    organs = _read(organs_path)
+    liver = load_liver_reference(liver_json_path, liver_mask_path)
+    options = {k: v for k, v in settings.items() if k not in SEGMENTATION_OUTPUT_KEYS}
+    samples = load_sheet(samples_path, "samples")
+    row = sample_row(samples, patient_id, timepoint, source=str(samples_path))
+    if options.get("method") == IMPORT_METHOD:
+        lesion_labels = relabel_by_suvmax(
+            suv, _imported_mask(row.get("tumour_mask") or "", suv, scan=scan)
+        )
+        info = {"settings": {"method": IMPORT_METHOD, "tumour_mask": Path(row["tumour_mask"]).name}}
+        info["lesion_count"] = int(sitk.GetArrayViewFromImage(lesion_labels).max())
+    else:
+        lesion_labels, info = segment_tumours(
+            suv,
+            SegmentationSettings.from_dict(options),
+            organ_labels=organs,
+            liver_reference=liver,
+        )
+    info = {"patient_id": patient_id, "timepoint": timepoint, **info}
+    if dicom_seg_out is not None:
+        _write_dicom_seg(
+            lesion_labels,
+            row,
+            dicom_seg_out,
+            patient_id=patient_id,
+            scan=scan,
+            method=json.dumps(info["settings"], sort_keys=True, default=str),
+            segmentation_type=settings.get("dicom_seg_type", "BINARY"),
+        )
+    write_image(labels_out, lesion_labels)
+    write_json(info_out, info)
+    log.info("%s: %d lesions", scan, info["lesion_count"])
+
+
+def _write_dicom_seg(lesion_labels, row, path, *, patient_id, scan, method, segmentation_type):
+    from netpet import seg_io
+
+    found = dicom.scan_folders([row["pet_dicom"]])
+    pet = dicom.select_pet(
+        found.series, source=f"{scan} ({row['pet_dicom']})", series_uid=row.get("pet_series_uid")
+    )
+    if int(sitk.GetArrayViewFromImage(lesion_labels).max()) == 0:
+        # A SEG needs at least one segment: record the empty result as an empty segment.
+        names = {1: "no lesion segmented"}
+    else:
+        names = None
+    seg_io.write_dicom_seg(
+        lesion_labels,
+        [s.path for s in pet.slices],
+        path,
+        patient_id=patient_id,
+        segment_names=names,
+        method=method,
+        segmentation_type=segmentation_type,
+    )
+
+
+def features_step(
+    *,
+    patient_id: str,
+    timepoint: str,
+    pet_suv_path: str | os.PathLike,
+    labels_path: str | os.PathLike,
+    organs_path: str | os.PathLike,
+    liver_json_path: str | os.PathLike,
+    liver_mask_path: str | os.PathLike,
+    segmentation_info_path: str | os.PathLike,
+    lesions_out: str | os.PathLike,
+    scan_out: str | os.PathLike,
+) -> None:
+    """Per-lesion and per-scan PET parameters of one scan (see :mod:`netpet.features`).
+
+    Both tables start with ``patient_id``, ``timepoint``; the scan row also records the
+    segmentation method and its parameters (JSON) so every number says how it was made.
+    """
+    suv = _read(pet_suv_path)
+    lesion_labels = _read(labels_path)
+    organs = _read(organs_path)
+    liver = load_liver_reference(liver_json_path, liver_mask_path)
+    spleen = json.loads(Path(liver_json_path).read_text())["spleen"]
+    lesions = lesion_features(suv, lesion_labels, organ_labels=organs)
+    lesions.insert(0, "timepoint", timepoint)
+    lesions.insert(0, "patient_id", patient_id)
+    seg_settings = json.loads(Path(segmentation_info_path).read_text())["settings"]
+    scan = {
+        "patient_id": patient_id,
+        "timepoint": timepoint,
+        "segmentation_method": seg_settings["method"],
+        "segmentation_parameters": json.dumps(seg_settings, sort_keys=True, default=str),
+        **scan_features(lesions, liver, spleen_suvmean=spleen["suvmean"]),
+    }
+    write_tsv(lesions_out, lesions)
+    write_tsv(scan_out, pd.DataFrame([scan]))
+
+
+def concatenate_tables(paths, out: str | os.PathLike) -> None:
+    """Concatenate per-scan TSV tables (same columns) into one, in the given order."""
+    frames = [pd.read_csv(path, sep="\t") for path in paths]
+    frames = [f for f in frames if not f.empty] or frames[:1]
+    write_tsv(out, pd.concat(frames, ignore_index=True))
+
+
+def radiomics_step(
+    *,
+    patient_id: str,
+    timepoint: str,
+    pet_suv_path: str | os.PathLike,
+    labels_path: str | os.PathLike,
+    params_path: str | os.PathLike,
+    min_volume_ml: float,
+    per_lesion: bool,
+    out: str | os.PathLike,
+) -> None:
+    """pyradiomics features of the whole tumour and of large lesions of one scan."""
+    from netpet.radiomics_features import radiomics_table
+
+    table = radiomics_table(
+        _read(pet_suv_path),
+        _read(labels_path),
+        params_path,
+        min_volume_ml=min_volume_ml,
+        per_lesion=per_lesion,
+    )
+    table.insert(0, "timepoint", timepoint)
+    table.insert(0, "patient_id", patient_id)
+    write_tsv(out, table)
+
+
+def qc_step(
+    *,
+    patient_id: str,
+    timepoint: str,
+    pet_suv_path: str | os.PathLike,
+    labels_path: str | os.PathLike,
+    liver_json_path: str | os.PathLike,
+    liver_mask_path: str | os.PathLike,
+    segmentation_info_path: str | os.PathLike,
+    suv_max: float,
+    out: str | os.PathLike,
+) -> None:
+    """QC picture of one scan: SUV MIPs, lesion outlines and the liver reference."""
+    from netpet.qc import qc_figure
+
+    method = json.loads(Path(segmentation_info_path).read_text())["settings"]["method"]
+    qc_figure(
+        _read(pet_suv_path),
+        _read(labels_path),
+        load_liver_reference(liver_json_path, liver_mask_path),
+        title=f"{patient_id} {timepoint} ({method})",
+        path=out,
+        suv_max=suv_max,
+    )
