@@ -18,6 +18,7 @@ include: "workflow/rules/dicom.smk"
 include: "workflow/rules/organs.smk"
 include: "workflow/rules/segment.smk"
 include: "workflow/rules/features.smk"
+include: "workflow/rules/stats.smk"
 include: "workflow/rules/validation.smk"
 include: "workflow/rules/figures.smk"
 

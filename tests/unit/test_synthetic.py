@@ -26,6 +26,7 @@ from netpet.synthetic import (
     resolve_settings,
     scan_index,
 )
+from netpet.synthetic.anatomy import BOWEL_LEVELS, TISSUES, LoopTexture
 from netpet.synthetic.cohort import patient_plan
 from netpet.synthetic.lesions import response_category
 from netpet.synthetic.outcomes import draw_outcomes, linear_predictor
@@ -446,3 +447,56 @@ def test_scan_index_lists_the_scans_of_samples_tsv(cohort):
     assert (
         len(scan_index({"n_patients": 1000, "n_men": 400, "timepoints": ["a", "b", "c"]})) == 3000
     )
+
+
+def test_loop_texture_fills_the_share_its_gaussian_fields_predict():
+    texture = LoopTexture.draw(np.random.default_rng(5))
+    axis = np.linspace(-300.0, 300.0, 72)
+    bands = texture.bands(axis[None, None, :], axis[None, :, None], axis[:, None, None])
+    on = bands >= 0
+    # Two independent unit-variance Gaussian fields: P(f1^2 + f2^2 <= w^2) = 1 - exp(-w^2 / 2).
+    assert on.mean() == pytest.approx(1 - math.exp(-(texture.width**2) / 2), abs=0.03)
+    # Band k holds the loop points whose third field lies between cuts k-1 and k.
+    edges = [-math.inf, *texture.cuts, math.inf]
+    normal_cdf = [0.5 * (1 + math.erf(e / math.sqrt(2))) for e in edges]
+    for k in range(len(BOWEL_LEVELS)):
+        share = (bands[on] == k).mean()
+        assert share == pytest.approx(normal_cdf[k + 1] - normal_cdf[k], abs=0.03)
+
+
+def test_bowel_is_patchy_loops_and_thyroid_faint_when_neck_in_view(tmp_path):
+    # Tiny grids, noise-free, FOV from the vertex to the pelvis.
+    settings = {
+        **TINY,
+        "noise": False,
+        "include_head": True,
+        "pet": {"n_slices": 170},
+        "ct": {"n_slices": 128},
+    }
+    generate_patient(tmp_path, "NET001", settings=settings)
+    ref = sitk.ReadImage(str(tmp_path / "truth/suv/NET001/basal.nii.gz"))
+    suv = sitk.GetArrayFromImage(ref)
+    organs = sitk.ReadImage(str(tmp_path / "labels/NET001/basal_organs.nii.gz"))
+    organ = sitk.GetArrayFromImage(
+        sitk.Resample(organs, ref, sitk.Transform(), sitk.sitkNearestNeighbor, 0)
+    )
+    lesion = sitk.GetArrayFromImage(
+        sitk.ReadImage(str(tmp_path / "truth/lesion_labels/NET001/basal.nii.gz"))
+    )
+    far = ~ndimage.binary_dilation(lesion > 0, iterations=4)
+
+    bowel = suv[(organ == labels.SMALL_BOWEL) & far]
+    assert bowel.size > 1000
+    # A uniform organ gives a CV of a few per cent once blurred; loops in fat give far more.
+    assert bowel.std() / bowel.mean() > 0.4
+    loop_max = TISSUES["bowel"][0][1] * max(BOWEL_LEVELS)
+    assert TISSUES["mesentery"][0][0] < bowel.mean() < TISSUES["bowel"][0][1]
+    assert np.percentile(bowel, 95) <= loop_max
+    assert 0.05 < (bowel > 1.5).mean() < 0.6  # mild loops on part of the region only
+
+    thyroid = organ == labels.THYROID
+    assert thyroid.sum() > 20
+    peak = suv[thyroid].max()
+    assert 1.2 < peak <= TISSUES["thyroid"][0][1]
+    neck_soft = np.median(suv[ndimage.binary_dilation(thyroid, iterations=3) & ~thyroid])
+    assert peak > 1.5 * neck_soft

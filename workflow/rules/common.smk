@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(workflow.current_basedir).parent / "src"))
 
 from netpet.config import load_sheet, validate_config  # noqa: E402
 from netpet.errors import InputError  # noqa: E402
+from netpet.study_steps import analysed_columns  # noqa: E402
 
 try:
     config.update(validate_config(config, source="config (config/config.yaml and --config)"))
@@ -128,6 +129,17 @@ def scan_files(*columns, synthetic_dir):
     return inputs
 
 
+def segmentation_outputs():
+    """The segmentation outputs: label map, its record, and DICOM SEG when asked for."""
+    outputs = {
+        "labels": "results/segmentation/{patient}/{timepoint}/lesions.nii.gz",
+        "info": "results/segmentation/{patient}/{timepoint}/segmentation.json",
+    }
+    if config["segmentation"]["export_dicom_seg"]:
+        outputs["dicom_seg"] = "results/segmentation/{patient}/{timepoint}/lesions_seg.dcm"
+    return outputs
+
+
 def mip_patient():
     """The patient shown in the basal/follow-up MIP figure."""
     chosen = config["report"]["mip_patient"]
@@ -150,4 +162,16 @@ def all_outputs():
     if SYNTHETIC:
         outputs.append("results/validation/imaging_accuracy.tsv")
     outputs.append(f"results/figures/mip_{mip_patient()}.png")
+    outputs += [
+        "results/stats/cox_univariate.tsv",
+        "results/stats/cox_adjusted.tsv",
+        "results/stats/bootstrap.tsv",
+        "results/tables/table1.tsv",
+        "results/figures/forest.png",
+    ]
+    followup = FOLLOWUPS[0]
+    outputs += [
+        f"results/figures/km_{p}_change_{followup}_pct.png"
+        for p in config["report"]["figure_parameters"]
+    ]
     return outputs

@@ -1,16 +1,6 @@
 # Tumour segmentation (method from the config, or masks imported from other tools).
 
 
-def segmentation_outputs():
-    outputs = {
-        "labels": "results/segmentation/{patient}/{timepoint}/lesions.nii.gz",
-        "info": "results/segmentation/{patient}/{timepoint}/segmentation.json",
-    }
-    if config["segmentation"]["export_dicom_seg"]:
-        outputs["dicom_seg"] = "results/segmentation/{patient}/{timepoint}/lesions_seg.dcm"
-    return outputs
-
-
 rule segment:
     input:
         unpack(scan_files("pet_dicom", "tumour_mask", synthetic_dir="dicom")),

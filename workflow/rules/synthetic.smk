@@ -12,11 +12,14 @@ if SYNTHETIC:
             clinical=f"{SYNTHETIC_DIR}/clinical.tsv",
         params:
             settings=synthetic_settings(),
-            out_dir=SYNTHETIC_DIR,
-        threads: workflow.cores
+            out_dir=lambda wildcards, output: str(Path(output.samples).parent),
+        # Scaled down to --cores; the files are identical whatever the number.
+        threads: 8
         log:
             "results/logs/synthetic_cohort.log",
         benchmark:
             "results/benchmarks/synthetic_cohort.tsv"
+        conda:
+            "../../envs/imaging.yaml"
         script:
             "../scripts/synthetic_cohort.py"

@@ -19,6 +19,7 @@ LUNG_LOWER_LEFT = 11
 LUNG_UPPER_RIGHT = 12
 LUNG_MIDDLE_RIGHT = 13
 LUNG_LOWER_RIGHT = 14
+THYROID = 17
 SMALL_BOWEL = 18
 DUODENUM = 19
 COLON = 20
@@ -50,6 +51,7 @@ NAMES: dict[int, str] = {
     LUNG_UPPER_RIGHT: "lung_upper_lobe_right",
     LUNG_MIDDLE_RIGHT: "lung_middle_lobe_right",
     LUNG_LOWER_RIGHT: "lung_lower_lobe_right",
+    THYROID: "thyroid_gland",
     SMALL_BOWEL: "small_bowel",
     DUODENUM: "duodenum",
     COLON: "colon",

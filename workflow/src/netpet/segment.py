@@ -66,9 +66,19 @@ from netpet.organs import (
 )
 
 METHODS = ("percent_max", "fixed", "liver")
-BACKGROUNDS = ("liver", "none")
+BACKGROUNDS = ("organ", "liver", "none")
 REFERENCES = ("max", "peak")
 _STRUCTURES = {6: 1, 18: 2, 26: 3}
+# Voxels without organ label count as body tissue above this SUV (air is ~0).
+BODY_MIN_SUV = 0.1
+# Organs with fewer usable voxels get no background statistics (too few for a median).
+MIN_TISSUE_VOXELS = 20
+# Upper robust SD of a tissue = (90th percentile - median) / z(0.90): equals the SD for
+# Gaussian noise, follows the hot part of uneven organs (bowel loops, pancreatic uncinate
+# process) and ignores lesions filling less than ~5 % of the organ.
+UPPER_PERCENTILE = 90.0
+UPPER_Z = 1.2815515655446004
+_NO_FLOOR = -1e30
 
 
 @dataclass(frozen=True)
@@ -106,13 +116,16 @@ class SegmentationSettings:
 
     method: str = "percent_max"
     percent: float = 41.0
-    background: str = "liver"
+    background: str = "organ"
     reference: str = "peak"
     seed_threshold_suv: float = 8.0
     threshold_suv: float = 15.0
     liver_factor: float = 1.5
     liver_sd_count: float = 2.0
-    liver_growth_sd_count: float = 2.0
+    liver_growth_sd_count: float = 3.0
+    organ_growth_sd_count: float | None = 3.0
+    growth_floor_dilation_mm: float = 8.0
+    min_contrast: float = 0.0
     exclude_labels: tuple[int, ...] = field(default=organ_numbers.PHYSIOLOGICAL_UPTAKE)
     exclude_dilation_mm: float = 8.0
     min_volume_ml: float = 0.5
@@ -207,12 +220,13 @@ def segment_tumours(
     voxel_ml = voxel_volume_ml(suv)
     structure = ndimage.generate_binary_structure(3, _STRUCTURES[settings.connectivity])
 
-    liver = np.zeros(suv_zyx.shape, dtype=bool)
+    organ_zyx = None
     excluded = np.zeros(suv_zyx.shape, dtype=bool)
     if organ_labels is not None:
         check_same_grid(organ_labels, suv, what="organ label map")
-        organ_zyx = sitk.GetArrayViewFromImage(organ_labels)
-        liver = organ_zyx == organ_numbers.LIVER
+        organ_zyx = sitk.GetArrayFromImage(organ_labels).astype(np.int64)
+        if organ_zyx.size and organ_zyx.min() < 0:
+            raise InputError("organ label map has negative labels; use TotalSegmentator numbers")
         excluded = dilate_mm(
             physiological_mask(organ_zyx, settings.exclude_labels),
             spacing,
@@ -244,7 +258,7 @@ def segment_tumours(
         )
     else:
         lesion_zyx, per_lesion, thresholds = _percent_max(
-            suv_zyx, allowed, liver, liver_reference, structure, settings, voxel_ml, spacing
+            suv_zyx, allowed, organ_zyx, liver_reference, structure, settings, voxel_ml, spacing
         )
 
     image = sitk.GetImageFromArray(lesion_zyx.astype(np.uint16))
@@ -305,25 +319,112 @@ def _finish(suv_zyx, regions, settings, voxel_ml):
     return out, per_lesion
 
 
+def tissue_statistics(
+    suv_zyx: np.ndarray,
+    organ_zyx: np.ndarray,
+    allowed: np.ndarray,
+    liver_reference: LiverReference | None,
+) -> dict[int, tuple[float, float]]:
+    """Robust uptake level and spread of every tissue: organ label -> (median, robust SD).
+
+    For each organ label present in ``organ_zyx`` (TotalSegmentator numbers) the median SUV
+    and the robust SD (1.4826 x median absolute deviation, so that lesions in the organ do
+    not inflate it) of its ``allowed`` voxels.  Label 0 (no organ: fat, muscle, connective
+    tissue, lymph nodes) uses only its voxels with SUV > :data:`BODY_MIN_SUV` (the body, not
+    the air around it).  The liver (when a ``liver_reference`` is given) takes the reference
+    sphere's SUVmean and SD instead.  Unit: SUV.
+
+    Parameters
+    ----------
+    suv_zyx, organ_zyx, allowed : numpy.ndarray, shape (z, y, x)
+        SUV, organ labels and the voxels that may be tumour (excluded organs removed).
+    liver_reference : LiverReference or None
+
+    Returns
+    -------
+    dict
+        ``{label: (median_suv, robust_sd_suv)}`` for every label with at least
+        :data:`MIN_TISSUE_VOXELS` usable voxels.
+    """
+    usable = allowed & ((organ_zyx != 0) | (suv_zyx > BODY_MIN_SUV))
+    labels_flat = organ_zyx[usable].astype(np.int64)
+    values = suv_zyx[usable]
+    order = np.argsort(labels_flat, kind="stable")
+    labels_flat, values = labels_flat[order], values[order]
+    present, starts, counts = np.unique(labels_flat, return_index=True, return_counts=True)
+    stats = {}
+    for label, begin, count in zip(present.tolist(), starts, counts, strict=True):
+        if count < MIN_TISSUE_VOXELS:
+            continue
+        median, upper = np.percentile(values[begin : begin + count], [50.0, UPPER_PERCENTILE])
+        stats[label] = (float(median), float(upper - median) / UPPER_Z)
+    if liver_reference is not None and organ_numbers.LIVER in stats:
+        stats[organ_numbers.LIVER] = (liver_reference.suvmean, liver_reference.suvsd)
+    return stats
+
+
 def _percent_max(
-    suv_zyx, allowed, liver, liver_reference, structure, settings, voxel_ml, spacing_zyx_mm
+    suv_zyx,
+    allowed,
+    organ_zyx,
+    liver_reference,
+    structure,
+    settings,
+    voxel_ml,
+    spacing_zyx_mm,
 ):
     """Per-lesion percent-of-SUVmax region growing from local maxima (module docstring)."""
     fraction = settings.percent / 100.0
+    liver = (
+        organ_zyx == organ_numbers.LIVER
+        if organ_zyx is not None
+        else np.zeros(suv_zyx.shape, dtype=bool)
+    )
     use_liver = liver_reference is not None and liver.any()
     seed_floor = np.full(suv_zyx.shape, settings.seed_threshold_suv)
-    thresholds = {"seed_threshold_suv": settings.seed_threshold_suv}
-    liver_mean = liver_floor = 0.0
+    thresholds: dict = {"seed_threshold_suv": settings.seed_threshold_suv}
+    # Tissue background (median) and growth floor per organ label; label 0 = no organ.
+    stats = {} if organ_zyx is None else tissue_statistics(
+        suv_zyx, organ_zyx, allowed, liver_reference if use_liver else None
+    )
+    n_labels = int(organ_zyx.max()) + 1 if organ_zyx is not None else 1
+    median_of = np.zeros(n_labels)
+    floor_of = np.full(n_labels, _NO_FLOOR)
+    for label, (median, robust_sd) in stats.items():
+        median_of[label] = median
+        if settings.organ_growth_sd_count is not None:
+            floor_of[label] = median + settings.organ_growth_sd_count * robust_sd
     if use_liver:
         liver_seed = max(settings.seed_threshold_suv, liver_threshold(liver_reference, settings))
         seed_floor[liver] = liver_seed
         liver_mean = liver_reference.suvmean
         liver_floor = liver_mean + settings.liver_growth_sd_count * liver_reference.suvsd
+        median_of[organ_numbers.LIVER] = liver_mean
+        floor_of[organ_numbers.LIVER] = liver_floor
         thresholds.update(
             liver_seed_threshold_suv=liver_seed,
             liver_growth_floor_suv=liver_floor,
-            liver_background_suv=liver_mean if settings.background == "liver" else 0.0,
+            liver_background_suv=liver_mean if settings.background != "none" else 0.0,
         )
+    if organ_zyx is not None:
+        growth_floor = floor_of[organ_zyx]
+        if settings.growth_floor_dilation_mm > 0:
+            # A tissue's floor also holds around it: its activity spills into unlabelled
+            # neighbours (PSF, CT/PET misregistration, label maps a voxel too small).
+            footprint = ball_kernel(settings.growth_floor_dilation_mm, spacing_zyx_mm)
+            growth_floor = ndimage.grey_dilation(growth_floor, footprint=footprint, mode="nearest")
+    else:
+        growth_floor = np.full(suv_zyx.shape, _NO_FLOOR)
+    thresholds["tissues"] = {
+        organ_numbers.NAMES.get(label, str(label)) if label else "no organ": {
+            "median_suv": round(median, 4),
+            "robust_sd_suv": round(sd, 4),
+            "growth_floor_suv": round(float(floor_of[label]), 4)
+            if floor_of[label] > _NO_FLOOR
+            else None,
+        }
+        for label, (median, sd) in sorted(stats.items())
+    }
     if settings.reference == "peak":
         # 1 mL-sphere mean of the allowed voxels, maximised over the seed's 26-neighbourhood.
         kernel = ball_kernel(PEAK_RADIUS_MM, spacing_zyx_mm).astype(np.float64)
@@ -335,36 +436,54 @@ def _percent_max(
         reference = suv_zyx
     masked = np.where(allowed, suv_zyx, -np.inf)
     local_max = masked == ndimage.maximum_filter(masked, size=3, mode="constant", cval=-np.inf)
-    seeds = np.flatnonzero(local_max & allowed & (suv_zyx >= seed_floor))
+    seeds = np.flatnonzero(
+        local_max & allowed & (suv_zyx >= seed_floor) & (suv_zyx >= growth_floor)
+    )
     seed_values = suv_zyx.ravel()[seeds]
     seeds = seeds[np.lexsort((seeds, -seed_values))]  # hottest first, ties in raster order
 
-    # Every lesion lies inside one component of the lowest threshold any seed can get.
+    # Every lesion lies inside one component of the lowest threshold any seed can get
+    # (T = b + p (m - b) >= p m for b >= 0).
     seed_reference_min = float(reference.ravel()[seeds].min(initial=np.inf))
     lowest = fraction * min(settings.seed_threshold_suv, seed_reference_min)
-    low_components, _ = ndimage.label(allowed & (suv_zyx >= lowest), structure=structure)
+    low_components, _ = ndimage.label(
+        allowed & (suv_zyx >= np.maximum(lowest, growth_floor)), structure=structure
+    )
     boxes = ndimage.find_objects(low_components)
     claimed = np.zeros(suv_zyx.shape, dtype=bool)
     regions = []
+    n_low_contrast = 0
     for flat in seeds:
         seed = np.unravel_index(int(flat), suv_zyx.shape)
         if claimed[seed]:
             continue
         m = reference[seed]
-        in_liver = use_liver and bool(liver[seed])
-        background = liver_mean if (in_liver and settings.background == "liver") else 0.0
+        background = 0.0
+        if settings.background == "organ" and organ_zyx is not None:
+            background = float(median_of[organ_zyx[seed]])
+        elif settings.background == "liver" and use_liver and bool(liver[seed]):
+            background = liver_mean
+        if m - background < settings.min_contrast * max(background, 0.0):
+            n_low_contrast += 1
+            continue
         threshold = background + fraction * (m - background)
         component = low_components[seed]
         box = boxes[component - 1]
         values = suv_zyx[box]
-        candidate = (low_components[box] == component) & (values >= threshold) & ~claimed[box]
-        if use_liver:
-            candidate &= ~liver[box] | (values >= liver_floor)
+        candidate = (
+            (low_components[box] == component)
+            & (values >= threshold)
+            & (values >= growth_floor[box])
+            & ~claimed[box]
+        )
         grown, _ = ndimage.label(candidate, structure=structure)
         local_seed = tuple(int(s) - int(b.start) for s, b in zip(seed, box, strict=True))
+        if not grown[local_seed]:
+            continue
         region = grown == grown[local_seed]
         claimed[box] |= region
         regions.append((box, region, float(threshold)))
     thresholds["n_seeds"] = len(seeds)
+    thresholds["n_low_contrast_seeds"] = n_low_contrast
     lesion_zyx, per_lesion = _finish(suv_zyx, regions, settings, voxel_ml)
     return lesion_zyx, per_lesion, thresholds

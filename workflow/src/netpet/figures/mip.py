@@ -50,10 +50,23 @@ def mip_timepoints_figure(
         for view in ("coronal", "sagittal"):
             left, right, bottom, top = mip_extent(image, view)
             widths.append((right - left) / (top - bottom))
+    wspace = 0.04
+    title_mm, margin_mm = 14.0, 2.0
+    usable_mm = DOUBLE_COLUMN_MM - 2 * margin_mm
+    panel_height_mm = usable_mm / (sum(widths) * (1 + wspace * (len(widths) - 1) / len(widths)))
+    height_mm = panel_height_mm + title_mm + margin_mm
     with style():
-        panel_height_mm = min(110.0, DOUBLE_COLUMN_MM / sum(widths) * 1.05)
-        fig = new_figure(DOUBLE_COLUMN_MM, panel_height_mm + 12)
-        grid = fig.add_gridspec(1, len(widths), width_ratios=widths, wspace=0.04)
+        fig = new_figure(DOUBLE_COLUMN_MM, height_mm)
+        grid = fig.add_gridspec(
+            1,
+            len(widths),
+            width_ratios=widths,
+            wspace=wspace,
+            left=margin_mm / DOUBLE_COLUMN_MM,
+            right=1 - margin_mm / DOUBLE_COLUMN_MM,
+            bottom=margin_mm / height_mm,
+            top=1 - title_mm / height_mm,
+        )
         for index, (image, label, timepoint) in enumerate(
             zip(suv_images, labels, timepoints, strict=True)
         ):

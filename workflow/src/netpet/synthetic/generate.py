@@ -81,11 +81,14 @@ _LAST = (
 # its whole extent may cover; box limits in body mm (x, y, z) restrict the centre.
 _HOSTS = {
     "liver": {"centre": ("liver",), "extent": ("liver",)},
-    "pancreas primary": {"centre": ("pancreas",), "extent": ("pancreas", "soft", "bowel")},
-    "small-bowel primary": {"centre": ("small_bowel",), "extent": ("bowel", "soft")},
+    "pancreas primary": {
+        "centre": ("pancreas",),
+        "extent": ("pancreas", "soft", "bowel", "mesentery"),
+    },
+    "small-bowel primary": {"centre": ("small_bowel",), "extent": ("bowel", "mesentery", "soft")},
     "lymph node mesenteric": {
         "centre": ("small_bowel", "trunk_in"),
-        "extent": ("bowel", "soft"),
+        "extent": ("bowel", "mesentery", "soft"),
         "box": ((-70, 70), (-70, 40), (-230, -120)),
     },
     "retroperitoneal node": {
@@ -96,7 +99,7 @@ _HOSTS = {
     "bone": {"centre": ("vertebra_", "iliac_"), "extent": ("bone",)},
     "peritoneum": {
         "centre": ("trunk_in", "small_bowel"),
-        "extent": ("soft", "bowel"),
+        "extent": ("soft", "bowel", "mesentery"),
         "box": ((-130, 130), (-110, -20), (-280, -40)),
     },
 }

@@ -1,0 +1,100 @@
+# The patient table and the survival statistics.
+
+STATS = config["stats"]
+ANALYSED = analysed_columns(STATS["parameters"], baseline=BASELINE, followups=FOLLOWUPS)
+
+
+rule patient_table:
+    input:
+        scans="results/features/scans.tsv",
+        clinical=CLINICAL_SHEET,
+    output:
+        report(
+            "results/stats/patients.tsv",
+            caption="../report/patients.rst",
+            category="Statistics",
+            labels={"table": "patients"},
+        ),
+    params:
+        baseline=BASELINE,
+        followups=FOLLOWUPS,
+        parameters=STATS["parameters"],
+    log:
+        "results/logs/patient_table.log",
+    conda:
+        "../../envs/stats.yaml"
+    script:
+        "../scripts/patient_table.py"
+
+
+rule cutpoints:
+    input:
+        "results/stats/patients.tsv",
+    output:
+        cutpoints=report(
+            "results/stats/cutpoints.tsv",
+            caption="../report/cutpoints.rst",
+            category="Statistics",
+            labels={"table": "cut-points"},
+        ),
+        curves="results/stats/cutpoint_curves.tsv",
+    params:
+        columns=ANALYSED,
+        stats=STATS,
+    log:
+        "results/logs/cutpoints.log",
+    benchmark:
+        "results/benchmarks/cutpoints.tsv"
+    conda:
+        "../../envs/stats.yaml"
+    script:
+        "../scripts/cutpoints.py"
+
+
+rule cox:
+    input:
+        patients="results/stats/patients.tsv",
+        cutpoints="results/stats/cutpoints.tsv",
+    output:
+        report(
+            "results/stats/cox_{model}.tsv",
+            caption="../report/cox.rst",
+            category="Statistics",
+            labels={"table": "Cox {model}"},
+        ),
+    params:
+        columns=ANALYSED,
+        stats=STATS,
+        adjust_for=lambda wildcards: STATS["adjust_for"] if wildcards.model == "adjusted" else None,
+    wildcard_constraints:
+        model="univariate|adjusted",
+    log:
+        "results/logs/cox_{model}.log",
+    conda:
+        "../../envs/stats.yaml"
+    script:
+        "../scripts/cox.py"
+
+
+rule bootstrap:
+    input:
+        "results/stats/patients.tsv",
+    output:
+        summary=report(
+            "results/stats/bootstrap.tsv",
+            caption="../report/bootstrap.rst",
+            category="Statistics",
+            labels={"table": "bootstrap validation"},
+        ),
+        frequencies="results/stats/bootstrap_cutpoints.tsv",
+    params:
+        columns=ANALYSED,
+        stats=STATS,
+    log:
+        "results/logs/bootstrap.log",
+    benchmark:
+        "results/benchmarks/bootstrap.tsv"
+    conda:
+        "../../envs/stats.yaml"
+    script:
+        "../scripts/bootstrap.py"

@@ -1,0 +1,20 @@
+"""The patient table (Snakemake adapter)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))
+
+from netpet.logs import log_to
+from netpet.study_steps import patients_step
+
+if __name__ == "__main__":
+    with log_to(snakemake.log[0]):
+        patients_step(
+            scans_path=snakemake.input.scans,
+            clinical_path=snakemake.input.clinical,
+            baseline=snakemake.params.baseline,
+            followups=snakemake.params.followups,
+            parameters=snakemake.params.parameters,
+            out=snakemake.output[0],
+        )

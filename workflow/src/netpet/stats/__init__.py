@@ -1,0 +1,42 @@
+"""Survival statistics of the study (STUDY.md section 4), checked against R.
+
+Modules, in the order of the analysis:
+
+- :mod:`netpet.stats.patients`: one row per patient, parameters per time point and changes;
+- :mod:`netpet.stats.survival`: Kaplan-Meier (R's "log" CI), numbers at risk, log-rank test;
+- :mod:`netpet.stats.cutpoint`: maximally selected log-rank cut-point with corrected p-values;
+- :mod:`netpet.stats.cox`: Cox (Efron), Firth fallback, concordance, PH test;
+- :mod:`netpet.stats.validation`: bootstrap optimism of the data-driven cut-point.
+"""
+
+from netpet.stats.cox import COX_COLUMNS, cox_table, cox_zph, fit_cox, fit_firth, fit_model
+from netpet.stats.cutpoint import (
+    CUTPOINT_COLUMNS,
+    cutpoint_curves,
+    cutpoint_table,
+    maxstat_test,
+)
+from netpet.stats.patients import build_patient_table
+from netpet.stats.survival import kaplan_meier, logrank_test, numbers_at_risk, survival_at
+from netpet.stats.validation import BOOTSTRAP_COLUMNS, bootstrap_cutpoint, bootstrap_table
+
+__all__ = [
+    "BOOTSTRAP_COLUMNS",
+    "COX_COLUMNS",
+    "CUTPOINT_COLUMNS",
+    "bootstrap_cutpoint",
+    "bootstrap_table",
+    "build_patient_table",
+    "cox_table",
+    "cox_zph",
+    "cutpoint_curves",
+    "cutpoint_table",
+    "fit_cox",
+    "fit_firth",
+    "fit_model",
+    "kaplan_meier",
+    "logrank_test",
+    "maxstat_test",
+    "numbers_at_risk",
+    "survival_at",
+]
