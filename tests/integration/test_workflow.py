@@ -19,7 +19,10 @@ SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 
 pytestmark = pytest.mark.integration
 
-TINY = {"synthetic": {"enabled": True, "preset": "tiny", "n_patients": 4, "n_men": 2}}
+TINY = {
+    "synthetic": {"enabled": True, "preset": "tiny", "n_patients": 4, "n_men": 2},
+    "stats": {"n_permutations": 1000, "bootstrap_resamples": 50},
+}
 
 
 def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:

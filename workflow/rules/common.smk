@@ -161,6 +161,7 @@ def all_outputs():
         outputs.append("results/features/radiomics.tsv")
     if SYNTHETIC:
         outputs.append("results/validation/imaging_accuracy.tsv")
+        outputs.append("results/validation/hazard_ratio_recovery.tsv")
     outputs.append(f"results/figures/mip_{mip_patient()}.png")
     outputs += [
         "results/stats/cox_univariate.tsv",

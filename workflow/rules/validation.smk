@@ -27,3 +27,23 @@ if SYNTHETIC:
             "../../envs/imaging.yaml"
         script:
             "../scripts/imaging_accuracy.py"
+
+    rule hazard_ratio_recovery:
+        input:
+            patients="results/stats/patients.tsv",
+            truth=f"{SYNTHETIC_DIR}/truth",
+        output:
+            report(
+                "results/validation/hazard_ratio_recovery.tsv",
+                caption="../report/hazard_ratio_recovery.rst",
+                category="Validation",
+                labels={"table": "hazard ratio recovery"},
+            ),
+        params:
+            followup=FOLLOWUPS[0],
+        log:
+            "results/logs/hazard_ratio_recovery.log",
+        conda:
+            "../../envs/stats.yaml"
+        script:
+            "../scripts/hazard_ratio_recovery.py"

@@ -15,6 +15,7 @@ Arrays are numpy (z, y, x).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -247,3 +248,86 @@ def cohort_accuracy(
     write_tsv(lesions_out, true_all)
     write_tsv(summary_out, summary)
     return summary
+
+
+def hazard_ratio_recovery(
+    *,
+    patients_path: str | os.PathLike,
+    truth_dir: str | os.PathLike,
+    followup: str,
+    out: str | os.PathLike,
+) -> pd.DataFrame:
+    """Do the estimated hazard ratios cover the synthetic cohort's true ones?
+
+    The cohort's outcomes come from a proportional-hazards model holding, together, the
+    indicators dWTV >= cut, dTRE >= cut and WHO grade (``truth/settings.json``: the true HRs
+    and cuts).  That joint model is fitted (Efron; Firth under separation) twice: with the
+    indicators from the *measured* changes (``patients.tsv``: what the imaging chain found)
+    and from the *true* changes (``truth/patients.tsv``: sampling error only).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per data source and term: ``source`` (measured / true), ``term``,
+        ``true_hr``, ``hr``, ``ci_low``, ``ci_high``, ``covered`` (true HR inside the 95 % CI),
+        ``method``, ``n``, ``events``; also written to ``out`` as TSV.
+    """
+    from netpet.stats.cox import categorical_design, fit_model
+    from netpet.stats.patients import WHO_GRADE_LEVELS, change_column
+
+    truth_dir = Path(truth_dir)
+    settings = json.loads((truth_dir / "settings.json").read_text())
+    patients = pd.read_csv(patients_path, sep="\t")
+    truth = pd.read_csv(truth_dir / "patients.tsv", sep="\t").set_index("patient_id")
+    terms = settings["hazard_terms"]
+    measured = {
+        "dwtv": patients[change_column("wtv_ml", followup)] >= settings["dwtv_cut_percent"],
+        "dtre": patients[change_column("tre", followup)] >= settings["dtre_cut_percent"],
+    }
+    true_groups = {
+        "dwtv": truth.loc[patients["patient_id"], "dwtv_high"].to_numpy() == 1,
+        "dtre": truth.loc[patients["patient_id"], "dtre_high"].to_numpy() == 1,
+    }
+    true_hr = {
+        "dwtv": settings["hr_dwtv_high"],
+        "dtre": settings["hr_dtre_high"],
+        "who_grade=G2": settings["hr_who_g2"],
+        "who_grade=G3": settings["hr_who_g3"],
+    }
+    time = patients["pfs_months"].to_numpy(float)
+    event = patients["progression"].to_numpy(int)
+    rows = []
+    for source, groups in (("measured", measured), ("true", true_groups)):
+        columns, names = [], []
+        for term in ("dwtv", "dtre"):
+            if term in terms:
+                columns.append(np.asarray(groups[term], dtype=float)[:, None])
+                names.append(term)
+        if "who_grade" in terms:
+            grade, grade_names, _ = categorical_design(
+                patients["who_grade"], name="who_grade", levels=WHO_GRADE_LEVELS
+            )
+            columns.append(grade)
+            names += grade_names
+        fit = fit_model(time, event, np.hstack(columns), names=names)
+        for j, name in enumerate(fit.names):
+            hr = float(np.exp(fit.coef[j]))
+            # CoxFit limits are on the log-hazard scale (Wald, or profile for Firth).
+            low, high = float(np.exp(fit.ci_low[j])), float(np.exp(fit.ci_high[j]))
+            rows.append(
+                {
+                    "source": source,
+                    "term": name,
+                    "true_hr": true_hr.get(name, np.nan),
+                    "hr": hr,
+                    "ci_low": low,
+                    "ci_high": high,
+                    "covered": bool(low <= true_hr.get(name, np.nan) <= high),
+                    "method": fit.method,
+                    "n": fit.n,
+                    "events": fit.events,
+                }
+            )
+    table = pd.DataFrame(rows)
+    write_tsv(out, table)
+    return table

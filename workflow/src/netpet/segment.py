@@ -79,6 +79,7 @@ MIN_TISSUE_VOXELS = 20
 UPPER_PERCENTILE = 90.0
 UPPER_Z = 1.2815515655446004
 _NO_FLOOR = -1e30
+_FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
 
 
 @dataclass(frozen=True)
@@ -125,6 +126,7 @@ class SegmentationSettings:
     liver_growth_sd_count: float = 3.0
     organ_growth_sd_count: float | None = 3.0
     growth_floor_dilation_mm: float = 8.0
+    growth_floor_smoothing_mm: float = 0.0
     min_contrast: float = 0.0
     exclude_labels: tuple[int, ...] = field(default=organ_numbers.PHYSIOLOGICAL_UPTAKE)
     exclude_dilation_mm: float = 8.0
@@ -320,10 +322,7 @@ def _finish(suv_zyx, regions, settings, voxel_ml):
 
 
 def tissue_statistics(
-    suv_zyx: np.ndarray,
-    organ_zyx: np.ndarray,
-    allowed: np.ndarray,
-    liver_reference: LiverReference | None,
+    suv_zyx: np.ndarray, organ_zyx: np.ndarray, allowed: np.ndarray
 ) -> dict[int, tuple[float, float]]:
     """Robust uptake level and spread of every tissue: organ label -> (median, robust SD).
 
@@ -358,8 +357,6 @@ def tissue_statistics(
             continue
         median, upper = np.percentile(values[begin : begin + count], [50.0, UPPER_PERCENTILE])
         stats[label] = (float(median), float(upper - median) / UPPER_Z)
-    if liver_reference is not None and organ_numbers.LIVER in stats:
-        stats[organ_numbers.LIVER] = (liver_reference.suvmean, liver_reference.suvsd)
     return stats
 
 
@@ -384,22 +381,44 @@ def _percent_max(
     seed_floor = np.full(suv_zyx.shape, settings.seed_threshold_suv)
     thresholds: dict = {"seed_threshold_suv": settings.seed_threshold_suv}
     # Tissue background (median) and growth floor per organ label; label 0 = no organ.
-    stats = {} if organ_zyx is None else tissue_statistics(
-        suv_zyx, organ_zyx, allowed, liver_reference if use_liver else None
-    )
+    floor_image = suv_zyx
+    if settings.growth_floor_smoothing_mm > 0:
+        # Floors are tested on a smoothed image: noise no longer percolates above them, and
+        # a large lesion of low contrast stays connected.
+        sigma = [settings.growth_floor_smoothing_mm / _FWHM_PER_SIGMA / s for s in spacing_zyx_mm]
+        weight = ndimage.gaussian_filter(allowed.astype(np.float64), sigma, mode="constant")
+        smoothed = ndimage.gaussian_filter(np.where(allowed, suv_zyx, 0.0), sigma, mode="constant")
+        floor_image = np.where(allowed, smoothed / np.maximum(weight, 1e-6), 0.0)
+    stats, floor_stats = {}, {}
+    if organ_zyx is not None:
+        stats = tissue_statistics(suv_zyx, organ_zyx, allowed)
+        floor_stats = stats
+        if floor_image is not suv_zyx:
+            floor_stats = tissue_statistics(floor_image, organ_zyx, allowed)
+    if use_liver:
+        stats[organ_numbers.LIVER] = (liver_reference.suvmean, liver_reference.suvsd)
+        if floor_image is suv_zyx:
+            floor_stats[organ_numbers.LIVER] = stats[organ_numbers.LIVER]
+        elif liver_reference.mask.shape == suv_zyx.shape and liver_reference.mask.sum() > 1:
+            values = floor_image[liver_reference.mask]
+            floor_stats[organ_numbers.LIVER] = (float(values.mean()), float(values.std(ddof=1)))
     n_labels = int(organ_zyx.max()) + 1 if organ_zyx is not None else 1
     median_of = np.zeros(n_labels)
     floor_of = np.full(n_labels, _NO_FLOOR)
-    for label, (median, robust_sd) in stats.items():
+    for label, (median, _) in stats.items():
         median_of[label] = median
+    for label, (median, robust_sd) in floor_stats.items():
         if settings.organ_growth_sd_count is not None:
-            floor_of[label] = median + settings.organ_growth_sd_count * robust_sd
+            # Capped at the seed threshold: any seed can grow; hotter tissue must be excluded.
+            floor_of[label] = min(
+                median + settings.organ_growth_sd_count * robust_sd, settings.seed_threshold_suv
+            )
     if use_liver:
         liver_seed = max(settings.seed_threshold_suv, liver_threshold(liver_reference, settings))
         seed_floor[liver] = liver_seed
         liver_mean = liver_reference.suvmean
-        liver_floor = liver_mean + settings.liver_growth_sd_count * liver_reference.suvsd
-        median_of[organ_numbers.LIVER] = liver_mean
+        floor_mean, floor_sd = floor_stats[organ_numbers.LIVER]
+        liver_floor = floor_mean + settings.liver_growth_sd_count * floor_sd
         floor_of[organ_numbers.LIVER] = liver_floor
         thresholds.update(
             liver_seed_threshold_suv=liver_seed,
@@ -437,7 +456,7 @@ def _percent_max(
     masked = np.where(allowed, suv_zyx, -np.inf)
     local_max = masked == ndimage.maximum_filter(masked, size=3, mode="constant", cval=-np.inf)
     seeds = np.flatnonzero(
-        local_max & allowed & (suv_zyx >= seed_floor) & (suv_zyx >= growth_floor)
+        local_max & allowed & (suv_zyx >= seed_floor) & (floor_image >= growth_floor)
     )
     seed_values = suv_zyx.ravel()[seeds]
     seeds = seeds[np.lexsort((seeds, -seed_values))]  # hottest first, ties in raster order
@@ -447,7 +466,7 @@ def _percent_max(
     seed_reference_min = float(reference.ravel()[seeds].min(initial=np.inf))
     lowest = fraction * min(settings.seed_threshold_suv, seed_reference_min)
     low_components, _ = ndimage.label(
-        allowed & (suv_zyx >= np.maximum(lowest, growth_floor)), structure=structure
+        allowed & (suv_zyx >= lowest) & (floor_image >= growth_floor), structure=structure
     )
     boxes = ndimage.find_objects(low_components)
     claimed = np.zeros(suv_zyx.shape, dtype=bool)
@@ -473,7 +492,7 @@ def _percent_max(
         candidate = (
             (low_components[box] == component)
             & (values >= threshold)
-            & (values >= growth_floor[box])
+            & (floor_image[box] >= growth_floor[box])
             & ~claimed[box]
         )
         grown, _ = ndimage.label(candidate, structure=structure)

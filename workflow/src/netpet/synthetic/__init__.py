@@ -17,8 +17,10 @@
     stored Bq/mL = SUV x dose x 2^(-(scan start - injection) / T1/2) / weight in g.
 ``labels/<patient>/<timepoint>_organs.nii.gz``
     Organ label map on the CT grid, TotalSegmentator numbers (:mod:`netpet.labels`): liver,
-    spleen, kidneys, adrenals, pancreas, bladder, lung lobes, heart, aorta, small bowel,
-    vertebrae (those :mod:`netpet.labels` defines), pituitary (when the head is in view).
+    spleen, kidneys, adrenals, pancreas, stomach, small bowel (the mesenteric region holding
+    the loops), colon, bladder, lung lobes, heart, aorta, vertebrae (those
+    :mod:`netpet.labels` defines), thyroid and pituitary (when the neck and head are in
+    view).
     Liver, pancreas, small-bowel and vertebral lesions keep their organ's label; nodal and
     peritoneal lesions are 0.
 ``samples.tsv``

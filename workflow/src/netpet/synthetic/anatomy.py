@@ -39,8 +39,8 @@ TISSUES: dict[str, tuple[tuple[float, float], float]] = {
     "pancreas_uncinate": ((4.0, 6.0), 42.0),
     "pancreas_body": ((2.0, 3.0), 42.0),
     # Small-bowel loops: the drawn value is the loops' median level; along the loops it is
-    # scaled by BOWEL_LEVELS, so loop uptake spans about SUV 1.3-4.
-    "bowel": ((2.0, 2.6), 25.0),
+    # scaled by BOWEL_LEVELS, so loop uptake spans SUV 1.4-4.
+    "bowel": ((2.2, 2.5), 25.0),
     "mesentery": ((0.4, 0.7), -60.0),
     "stomach_wall": ((1.5, 2.8), 45.0),
     "stomach_lumen": ((0.2, 0.4), 10.0),
@@ -60,7 +60,7 @@ _LABEL_OF_NAME = {name: num for num, name in labels.NAMES.items()}
 # Small-bowel loop uptake: the loops are cut into len(BOWEL_LEVELS) bands by a coarse random
 # field; band k has SUV = bowel SUV x BOWEL_LEVELS[k].  BOWEL_CUTS are the band limits in
 # units of that field (standard normal): the faint bands are the commonest, hot patches rare.
-BOWEL_LEVELS = (0.6, 0.8, 1.0, 1.25, 1.5, 1.75)
+BOWEL_LEVELS = (0.65, 0.8, 1.0, 1.2, 1.4, 1.6)
 BOWEL_CUTS = (-0.5, 0.0, 0.5, 1.0, 1.5)
 # Loop geometry: wavelength of the two random fields (mm) and the tube half-width in units of
 # their SD; 24 cosines per field.
