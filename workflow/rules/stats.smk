@@ -12,7 +12,7 @@ rule patient_table:
         report(
             "results/stats/patients.tsv",
             caption="../report/patients.rst",
-            category="Statistics",
+            category="Survival statistics",
             labels={"table": "patients"},
         ),
     params:
@@ -34,7 +34,7 @@ rule cutpoints:
         cutpoints=report(
             "results/stats/cutpoints.tsv",
             caption="../report/cutpoints.rst",
-            category="Statistics",
+            category="Survival statistics",
             labels={"table": "cut-points"},
         ),
         curves="results/stats/cutpoint_curves.tsv",
@@ -59,7 +59,7 @@ rule cox:
         report(
             "results/stats/cox_{model}.tsv",
             caption="../report/cox.rst",
-            category="Statistics",
+            category="Survival statistics",
             labels={"table": "Cox {model}"},
         ),
     params:
@@ -83,7 +83,7 @@ rule bootstrap:
         summary=report(
             "results/stats/bootstrap.tsv",
             caption="../report/bootstrap.rst",
-            category="Statistics",
+            category="Survival statistics",
             labels={"table": "bootstrap validation"},
         ),
         frequencies="results/stats/bootstrap_cutpoints.tsv",

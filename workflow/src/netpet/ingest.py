@@ -16,18 +16,10 @@ from netpet import dicom
 from netpet.config import load_sheet
 from netpet.errors import InputError
 from netpet.io import write_image, write_json
+from netpet.suv import OVERRIDE_KEYS
 
 log = logging.getLogger(__name__)
 
-# Samples-sheet columns that override DICOM header values for SUV.
-OVERRIDE_COLUMNS = (
-    "weight_kg",
-    "height_m",
-    "injected_activity_mbq",
-    "injection_datetime",
-    "sex",
-    "half_life_s",
-)
 # CT value outside the CT field of view when resampled to the PET grid: air.
 CT_OUTSIDE_HU = -1000.0
 
@@ -98,7 +90,7 @@ def ingest_scan(
     ct = dicom.select_ct(
         found[Path(row["ct_dicom"])].series, pet=pet, source=f"{scan} ({row['ct_dicom']})"
     )
-    overrides = {k: row.get(k) for k in OVERRIDE_COLUMNS}
+    overrides = {k: row.get(k) for k in OVERRIDE_KEYS}
     pet_suv, provenance = dicom.read_pet_suv(
         pet, suv_type=suv_type, overrides=overrides, source=source
     )

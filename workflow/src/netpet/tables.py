@@ -28,6 +28,8 @@ import scipy.stats
 from netpet import io
 from netpet.errors import InputError
 from netpet.stats import survival
+from netpet.stats.cox import COX_COLUMNS
+from netpet.stats.cutpoint import CUTPOINT_COLUMNS
 from netpet.stats.patients import change_column
 
 #: PET parameters of the study, in the order the tables list them.
@@ -944,35 +946,6 @@ def pet_parameters(
 # Tables 3 and 4: Cox models
 # --------------------------------------------------------------------------------------------
 
-COX_COLUMNS = (
-    "parameter",
-    "coding",
-    "covariates",
-    "n",
-    "events",
-    "hr",
-    "ci_low",
-    "ci_high",
-    "p_wald",
-    "p_lr",
-    "concordance",
-    "method",
-    "ph_p",
-)
-
-CUTPOINT_COLUMNS = (
-    "parameter",
-    "cutpoint",
-    "statistic",
-    "p_naive",
-    "p_lau92",
-    "p_lau94",
-    "p_exact",
-    "p_permutation",
-    "p_altman",
-    "n_low",
-    "n_high",
-)
 
 #: Printed names of the cut-point p-values (columns of ``cutpoints.tsv``).
 CUTPOINT_P_LABELS = {
