@@ -44,8 +44,9 @@ lint: $(STAMP)
 test: $(STAMP) r-deps lint
 	$(BIN)/python -m pytest
 
+# Accuracy and time per stage of the imaging chain on a freshly generated default cohort.
 bench: $(STAMP)
-	$(BIN)/python -m pytest benchmarks -p no:cacheprovider -q
+	$(BIN)/python benchmarks/accuracy.py resources/synthetic/bench results/bench --generate 24 --workers 2
 
 clean:
 	rm -rf results .snakemake resources/synthetic

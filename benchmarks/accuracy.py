@@ -36,8 +36,20 @@ from netpet.accuracy import cohort_accuracy
 from netpet.ingest import ingest_scan
 from netpet.io import write_tsv
 
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _default_config() -> dict:
+    """The workflow's default configuration (config/config.yaml, schema defaults filled)."""
+    import yaml
+
+    from netpet.config import validate_config
+
+    return validate_config(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()))
+
+
 # The workflow's default liver-reference settings (config.yaml ``organs.liver_reference``).
-LIVER_REFERENCE = {"radius_mm": 15, "margin_mm": 10, "lesion_margin_mm": 10}
+LIVER_REFERENCE = _default_config()["organs"]["liver_reference"]
 STAGES = ("ingest", "organs", "segment", "features")
 
 
@@ -81,6 +93,13 @@ def scan_paths(work: Path, images: Path, patient: str, timepoint: str) -> dict[s
 
 def run_scan(job: dict) -> dict[str, float]:
     """Ingest (when needed), organs, segmentation and features of one scan; seconds per stage."""
+    try:
+        return _run_scan(job)
+    except Exception as exc:
+        raise RuntimeError(f"scan {job['patient_id']}/{job['timepoint']}: {exc}") from exc
+
+
+def _run_scan(job: dict) -> dict[str, float]:
     patient, timepoint = job["patient_id"], job["timepoint"]
     p = scan_paths(Path(job["work"]), Path(job["images"]), patient, timepoint)
     seconds = dict.fromkeys(STAGES, 0.0)
@@ -104,7 +123,7 @@ def run_scan(job: dict) -> dict[str, float]:
             timepoint=timepoint,
             samples_path=job["samples"],
             pet_suv_path=p["pet_suv"],
-            liver_reference_settings=LIVER_REFERENCE,
+            liver_reference_settings=job["liver_reference"],
             organs_out=p["organs"],
             liver_json_out=p["liver_json"],
             liver_mask_out=p["liver_mask"],
@@ -150,6 +169,7 @@ def measure(
     settings: dict | None = None,
     workers: int = 2,
     reuse_organs: bool = False,
+    liver_reference: dict | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Run the chain on every scan of ``cohort_dir`` and measure its accuracy.
 
@@ -169,6 +189,9 @@ def measure(
         Size of the process pool (one scan per task).
     reuse_organs
         Keep organ outputs already in ``work_dir`` (they do not depend on segmentation).
+    liver_reference
+        Overrides of the liver-reference settings (default: the workflow's, radius 15 mm,
+        10 mm from the liver edge and from lesions).
 
     Returns
     -------
@@ -196,6 +219,7 @@ def measure(
             "samples": str(samples),
             "settings": dict(settings or {}),
             "reuse_organs": reuse_organs,
+            "liver_reference": {**LIVER_REFERENCE, **(liver_reference or {})},
         }
         for patient, timepoint in scans
     ]
@@ -229,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="process pool size (2)")
     parser.add_argument("--settings", default="{}", help="segmentation settings, JSON")
     parser.add_argument("--reuse-organs", action="store_true", help="keep organ outputs")
+    parser.add_argument("--liver-reference", default="{}", help="liver reference settings, JSON")
     parser.add_argument(
         "--generate", type=int, metavar="N", help="first generate a default cohort of N patients"
     )
@@ -251,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         settings=json.loads(args.settings),
         workers=args.workers,
         reuse_organs=args.reuse_organs,
+        liver_reference=json.loads(args.liver_reference),
     )
     wall = time.perf_counter() - start
     with pd.option_context("display.width", 120, "display.max_columns", 10):

@@ -1,7 +1,7 @@
 """Accuracy of the default imaging chain against the synthetic cohort's ground truth.
 
-Generates a default-preset cohort (the default grids, noise and anatomy; fewer patients than
-the study's 24 to keep the test short), runs ingest, organs, the default segmentation and
+Generates the default synthetic cohort (``synthetic.preset: default``: 24 patients, basal and
+interim, default grids, noise and anatomy), runs ingest, organs, the default segmentation and
 features on every scan (``benchmarks/accuracy.py``), and asserts the acceptance criteria of
 the default segmentation (:data:`netpet.accuracy.CRITERIA`):
 
@@ -15,6 +15,7 @@ that degrades it fails here.
 """
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,10 +24,9 @@ from netpet.accuracy import CRITERIA
 from netpet.synthetic import generate_cohort
 
 ROOT = Path(__file__).resolve().parents[2]
-# Enough patients (and scans: 2 per patient) that a rank correlation of 0.95 is meaningful
-# and ~150 lesions of >= 1 mL enter the detection rate; the whole chain takes ~1 min.
-N_PATIENTS = 12
-SEED = 20240607
+# The criteria are defined on the default cohort (24 patients x basal/interim): the test
+# generates exactly it (~15 s) and runs the chain on 48 scans (~40-80 s on 2 cores).
+N_PATIENTS = 24
 
 pytestmark = pytest.mark.integration
 
@@ -34,6 +34,8 @@ pytestmark = pytest.mark.integration
 def _benchmark():
     spec = importlib.util.spec_from_file_location("accuracy_bench", ROOT / "benchmarks/accuracy.py")
     module = importlib.util.module_from_spec(spec)
+    # Registered so that the process pool can pickle its functions (workers are forked).
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -42,9 +44,7 @@ def _benchmark():
 def measured(tmp_path_factory):
     base = tmp_path_factory.mktemp("accuracy")
     cohort = base / "cohort"
-    settings = {"preset": "default", "seed": SEED, "n_patients": N_PATIENTS}
-    settings.update({"n_men": N_PATIENTS // 2, "n_progressions": None})
-    generate_cohort(cohort, settings=settings, workers=2)
+    generate_cohort(cohort, settings={"preset": "default", "n_patients": N_PATIENTS}, workers=2)
     summary, lesions, _ = _benchmark().measure(cohort, base / "work", workers=2)
     return summary.set_index("metric"), lesions
 
@@ -53,7 +53,7 @@ def test_detection_of_lesions_of_one_ml_or_more(measured):
     summary, lesions = measured
     values = summary["value"]
     eligible = lesions[lesions["true_volume_ml"] >= 1.0]
-    assert len(eligible) >= 100
+    assert len(eligible) >= 200
     assert values["detection_rate_ge_1ml"] >= CRITERIA["detection_rate_ge_1ml"][1], eligible[
         eligible["seg_id"] == 0
     ]
@@ -67,7 +67,7 @@ def test_no_lesion_in_spleen_kidneys_or_bladder(measured):
 def test_volume_error_of_lesions_of_five_ml_or_more(measured):
     summary, lesions = measured
     values = summary["value"]
-    assert ((lesions["true_volume_ml"] >= 5.0) & (lesions["seg_id"] > 0)).sum() >= 20
+    assert ((lesions["true_volume_ml"] >= 5.0) & (lesions["seg_id"] > 0)).sum() >= 50
     assert values["median_abs_volume_error_ge_5ml"] < CRITERIA["median_abs_volume_error_ge_5ml"][1]
 
 

@@ -114,3 +114,13 @@ def test_clinical_keeps_extra_columns_and_checks_values(tmp_path):
     path = _write(tmp_path, "c3.tsv", CLINICAL_HEADER + "P1\tF\t56\tG2\t14.5\t2\tPR\n")
     with pytest.raises(InputError, match=r"column progression: 2 is not one of \[0, 1\]"):
         load_sheet(path, "clinical")
+
+
+def test_config_segmentation_defaults_are_the_package_defaults(config):
+    from netpet.scan_steps import SEGMENTATION_OUTPUT_KEYS
+    from netpet.segment import SegmentationSettings
+
+    section = validate_config(config)["segmentation"]
+    settings = {k: v for k, v in section.items() if k not in SEGMENTATION_OUTPUT_KEYS}
+    settings.pop("method")
+    assert SegmentationSettings.from_dict(settings) == SegmentationSettings()

@@ -8,7 +8,12 @@ from scipy import ndimage
 from netpet import labels as organ_numbers
 from netpet.errors import InputError
 from netpet.organs import LiverReference
-from netpet.segment import SegmentationSettings, liver_threshold, segment_tumours
+from netpet.segment import (
+    SegmentationSettings,
+    liver_threshold,
+    segment_tumours,
+    tissue_statistics,
+)
 
 VOXEL_MM = 4.0
 FWHM_MM = 7.0
@@ -42,6 +47,14 @@ def sphere_phantom(volume_ml, uptake, background, *, seed=0, n=40, centre=None):
     return suv + 0.15 * np.sqrt(8 * suv) * rng.standard_normal(suv.shape)
 
 
+def sphere_truth(volume_ml, *, n=40):
+    """Voxels of :func:`sphere_phantom`'s grid whose centres lie inside the sphere."""
+    radius = (3 * volume_ml * 1000 / (4 * np.pi)) ** (1 / 3)
+    centres = (np.arange(n) + 0.5) * VOXEL_MM - n * VOXEL_MM / 2 + 0.37
+    z, y, x = np.meshgrid(centres, centres, centres, indexing="ij", sparse=True)
+    return z**2 + y**2 + x**2 <= radius**2
+
+
 def test_settings_from_dict_and_errors():
     settings = SegmentationSettings.from_dict({"method": "fixed", "threshold_suv": 5})
     assert settings.method == "fixed" and settings.threshold_suv == 5
@@ -52,6 +65,18 @@ def test_settings_from_dict_and_errors():
         SegmentationSettings(method="otsu")
     with pytest.raises(InputError, match="connectivity"):
         SegmentationSettings(connectivity=8)
+    with pytest.raises(InputError, match="growth_floor_smoothing_mm"):
+        SegmentationSettings(growth_floor_smoothing_mm=-1)
+    with pytest.raises(InputError, match="organ_growth_sd_count"):
+        SegmentationSettings(organ_growth_sd_count=-1)
+    with pytest.raises(InputError, match="background"):
+        SegmentationSettings(background="spleen")
+    assert (
+        SegmentationSettings.from_dict({"organ_growth_sd_count": None}).to_dict()[
+            "organ_growth_sd_count"
+        ]
+        is None
+    )
 
 
 def test_fixed_threshold_components_order_exclusion_min_volume():
@@ -170,7 +195,8 @@ def test_percent_max_detects_one_ml_lesion_and_no_false_positive_in_liver_noise(
 
 def test_percent_max_liver_lesion_does_not_swallow_liver():
     # A cool lesion (peak 14) just outside a warm liver (8): 41 % of 14 = 5.7 < liver, but
-    # liver voxels below SUVmean + 2 SD never join the lesion.
+    # liver voxels below SUVmean + 3 SD (9.5) never join the lesion.  Noise-free, so the
+    # floor is tested on the unsmoothed image (smoothing would round the cube's corners).
     suv = np.full((20, 20, 30), 1.0)
     suv[:, :, :15] = 8.0
     suv[8:12, 8:12, 15:19] = 14.0
@@ -178,7 +204,7 @@ def test_percent_max_liver_lesion_does_not_swallow_liver():
     organs[:, :, :15] = organ_numbers.LIVER
     labels, info = segment_tumours(
         image(suv),
-        {"reference": "max"},
+        {"reference": "max", "growth_floor_smoothing_mm": 0},
         organ_labels=image(organs, np.uint16),
         liver_reference=liver_ref(8.0, 0.5),
     )
@@ -193,3 +219,67 @@ def test_segmentation_is_deterministic():
     b, info_b = segment_tumours(suv)
     assert np.array_equal(sitk.GetArrayFromImage(a), sitk.GetArrayFromImage(b))
     assert info_a == info_b
+
+
+def test_tissue_statistics_hand_computed():
+    suv = np.zeros((3, 10, 10))
+    organs = np.zeros(suv.shape, dtype=np.int64)
+    organs[0, :3, :7] = organ_numbers.SMALL_BOWEL  # 21 voxels, SUV 1..21
+    suv[0, :3, :7] = np.arange(1, 22).reshape(3, 7)
+    organs[1, :2, :5] = organ_numbers.PANCREAS  # 10 voxels: too few for statistics
+    suv[1, :2, :5] = 4.0
+    suv[2, :5, :5] = 0.5  # 25 unlabelled body voxels; the rest of label 0 is air (SUV 0)
+    allowed = np.ones(suv.shape, dtype=bool)
+    stats = tissue_statistics(suv, organs, allowed)
+    assert set(stats) == {0, organ_numbers.SMALL_BOWEL}
+    # Median 11; 90th percentile (linear) 1 + 0.9 x 20 = 19; upper SD (19 - 11) / z(0.9).
+    assert stats[organ_numbers.SMALL_BOWEL] == pytest.approx((11.0, 8.0 / 1.2815515655))
+    assert stats[0] == pytest.approx((0.5, 0.0))
+    allowed[0, 0, :7] = False  # excluded voxels (e.g. dilated kidneys) do not count: 14 left
+    assert organ_numbers.SMALL_BOWEL not in tissue_statistics(suv, organs, allowed)
+
+
+def test_percent_max_organ_background_threshold_hand_computed():
+    # Noise-free: a 4x4x4 lesion of SUV 20 inside bowel of SUV 2.  With the organ background
+    # T = 2 + 0.41 x (20 - 2) = 9.38; with background "none" T = 0.41 x 20 = 8.2.  Floors on
+    # the unsmoothed image: bowel median 2 + 3 x 0 (upper SD of a constant).
+    suv = np.full((16, 16, 16), 2.0)
+    suv[6:10, 6:10, 6:10] = 20.0
+    organs = image(np.full(suv.shape, organ_numbers.SMALL_BOWEL), dtype=np.uint16)
+    settings = {"reference": "max", "exclude_labels": [], "growth_floor_smoothing_mm": 0}
+    labels, info = segment_tumours(image(suv), settings, organ_labels=organs)
+    assert info["lesion_count"] == 1 and (sitk.GetArrayFromImage(labels) == 1).sum() == 64
+    assert info["lesions"][0]["threshold_suv"] == pytest.approx(9.38)
+    tissue = info["thresholds"]["tissues"]["small_bowel"]
+    assert tissue["median_suv"] == 2.0 and tissue["growth_floor_suv"] == 2.0
+    _, info = segment_tumours(image(suv), {**settings, "background": "none"}, organ_labels=organs)
+    assert info["lesions"][0]["threshold_suv"] == pytest.approx(8.2)
+
+
+def _warm_organ_with_lesion(seed):
+    """A 3 mL lesion (SUV 9) in a warm, noisy organ (bowel-like SUV 2.4, 16 voxels wide).
+
+    The organ label map leaves the lesion out (label 0, like a node between bowel loops);
+    unlabelled tissue beside the organ has the same uptake.
+    """
+    suv = image(sphere_phantom(3.0, 9.0, 2.4, seed=seed))
+    truth = sphere_truth(3.0)
+    organs = np.zeros(truth.shape, dtype=np.uint16)
+    organs[:, :, 12:28] = organ_numbers.SMALL_BOWEL
+    organs[truth] = 0
+    return suv, image(organs, dtype=np.uint16), truth
+
+
+def test_low_uptake_lesion_in_warm_organ_does_not_leak():
+    # 41 % of a low peak (~6) is ~2.5, about the organ's own uptake: without the organ
+    # background and growth floor the lesion swallows the organ.
+    for seed in range(3):
+        suv, organs, truth = _warm_organ_with_lesion(seed)
+        labels, _ = segment_tumours(suv, organ_labels=organs)
+        out = sitk.GetArrayFromImage(labels)
+        assert out[20, 20, 20] == 1
+        assert 0.6 < (out == 1).sum() / truth.sum() < 1.6
+        old = {"background": "liver", "organ_growth_sd_count": None}
+        labels, _ = segment_tumours(suv, old, organ_labels=organs)
+        out = sitk.GetArrayFromImage(labels)
+        assert (out == out[20, 20, 20]).sum() > 10 * truth.sum()

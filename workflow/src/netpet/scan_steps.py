@@ -57,8 +57,10 @@ def organs_step(
         (TotalSegmentator numbers, any grid in the PET's frame of reference).  It is required:
         the liver reference and the exclusion of physiological uptake need it.
     liver_reference_settings
-        Keyword arguments of :func:`netpet.organs.place_liver_reference`
-        (``radius_mm``, ``margin_mm``, ``lesion_margin_mm``).
+        Keyword arguments of :func:`netpet.organs.place_liver_reference` (``radius_mm``,
+        ``margin_mm``, ``lesion_margin_mm``), and ``fallbacks``: a list of overrides of those,
+        tried in order when a liver full of lesions leaves no room for the sphere.  The one
+        used is recorded in the JSON (``fallback``: 0 = none) and logged.
     """
     scan = f"{patient_id}/{timepoint}"
     samples = load_sheet(samples_path, "samples")
@@ -75,9 +77,21 @@ def organs_step(
         raise InputError(f"scan {scan}: organ_labels file {organ_labels_path} does not exist")
     suv = _read(pet_suv_path)
     organs = resample_labels_to(_read(organ_labels_path), suv)
-    reference = place_liver_reference(suv, organs, **liver_reference_settings)
+    settings = dict(liver_reference_settings)
+    attempts = [{}, *settings.pop("fallbacks", [])]
+    for fallback, overrides in enumerate(attempts):
+        try:
+            reference = place_liver_reference(suv, organs, **{**settings, **overrides})
+            break
+        except InputError as error:
+            if fallback == len(attempts) - 1:
+                raise InputError(f"scan {scan}: {error}") from None
+            log.warning(
+                "%s: %s; trying fallback %d %s", scan, error, fallback + 1, attempts[fallback + 1]
+            )
     spleen = organ_uptake(suv, organs, labels.SPLEEN, erode_mm=4.0)
     record = {"patient_id": patient_id, "timepoint": timepoint, **reference.to_dict()}
+    record["fallback"] = fallback
     record["spleen"] = spleen
     mask = sitk.GetImageFromArray(reference.mask.astype(np.uint8))
     mask.CopyInformation(suv)

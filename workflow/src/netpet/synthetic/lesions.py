@@ -34,6 +34,12 @@ SITES: dict[str, dict[str, float]] = {
 PRIMARY_SITE_OF = {"pancreas": "pancreas primary", "small_bowel": "small-bowel primary"}
 METASTASIS_SITES = tuple(k for k, v in SITES.items() if v["weight"] > 0)
 
+# Lesion uptake (intended SUV). Patients are treated with PRRT only when their lesions take
+# up more than normal liver (Krenning score >= 3), so baseline lesions stay above the hottest
+# liver (SUV 10) by a margin; responding lesions may fade, but not below the liver range.
+BASELINE_MIN_SUV = 14.0
+FOLLOWUP_MIN_SUV = 10.0
+MAX_SUV = 68.0
 BULKY_LIVER_SHARE = 0.3  # patients with one bulky (40-120 mL) liver metastasis
 MIN_VOLUME_ML = 0.35  # smaller lesions are below what PET resolves: they count as gone
 MIN_VOXELS = 5  # and at least this many PET voxels
@@ -237,7 +243,9 @@ def draw_lesions(
             pattern = "necrotic" if v0 >= 4.0 else "gradient"
         d = rng.normal(size=3)
         d /= np.linalg.norm(d)
-        level = float(np.clip(25.0 * math.exp(receptor + rng.normal(0, 0.45)), 8.0, 68.0))
+        level = float(
+            np.clip(25.0 * math.exp(receptor + rng.normal(0, 0.45)), BASELINE_MIN_SUV, MAX_SUV)
+        )
         offset = tuple(float(x) for x in rng.uniform(-0.5, 0.5, 3) * np.asarray(spacing_mm))
         present = [t >= first for t in range(n_timepoints)]
         return Lesion(
@@ -281,7 +289,11 @@ def draw_lesions(
             for u in range(t, n_timepoints):
                 les.scale[u] = v_new ** (1 / 3)
                 les.uptake[u] = float(
-                    np.clip(les.uptake[t - 1] * math.exp(0.4 * r_t + rng.normal(0, 0.12)), 4, 68)
+                    np.clip(
+                        les.uptake[t - 1] * math.exp(0.4 * r_t + rng.normal(0, 0.12)),
+                        FOLLOWUP_MIN_SUV,
+                        MAX_SUV,
+                    )
                 )
         n_new = rng.poisson(0.35 * math.exp(2.0 * r_t) * (1 + len(lesions) / 15))
         for site in rng.choice(METASTASIS_SITES, size=min(int(n_new), 8), p=weights):
