@@ -16,6 +16,14 @@ try:
 except InputError as error:
     raise WorkflowError(str(error)) from None
 
+if config["radiomics"]["enabled"]:
+    from netpet.radiomics_features import load_radiomics_params
+
+    try:
+        load_radiomics_params(config["radiomics"]["params"])
+    except InputError as error:
+        raise WorkflowError(f"config radiomics.params: {error}") from None
+
 BASELINE = config["timepoints"]["baseline"]
 FOLLOWUPS = list(config["timepoints"]["followups"])
 TIMEPOINTS = [BASELINE, *FOLLOWUPS]
