@@ -11,6 +11,7 @@ from netpet.organs import LiverReference
 from netpet.segment import (
     SegmentationSettings,
     liver_threshold,
+    robust_statistics,
     segment_tumours,
     tissue_statistics,
 )
@@ -69,6 +70,8 @@ def test_settings_from_dict_and_errors():
         SegmentationSettings(growth_floor_smoothing_mm=-1)
     with pytest.raises(InputError, match="organ_growth_sd_count"):
         SegmentationSettings(organ_growth_sd_count=-1)
+    with pytest.raises(InputError, match="liver_seed_sd_count"):
+        SegmentationSettings(liver_seed_sd_count=-0.5)
     with pytest.raises(InputError, match="background"):
         SegmentationSettings(background="spleen")
     assert (
@@ -211,6 +214,35 @@ def test_percent_max_liver_lesion_does_not_swallow_liver():
     out = sitk.GetArrayFromImage(labels)
     assert info["lesion_count"] == 1
     assert (out == 1).sum() == 64 and not out[:, :, :15].any()
+
+
+def test_robust_statistics_hand_computed():
+    # Median 3; absolute deviations 2, 1, 0, 1, 97 -> MAD 1; robust SD 1.4826.  The outlier
+    # (a lesion voxel) moves neither.
+    assert robust_statistics(np.array([1.0, 2.0, 3.0, 4.0, 100.0])) == pytest.approx((3.0, 1.4826))
+
+
+def test_liver_seeds_use_robust_liver_statistics_in_a_crowded_liver():
+    # A 5 mL lesion of SUV 11 in liver of SUV 8.  In a liver crowded with metastases the
+    # reference sphere's SD is inflated by spill-over (1.6 instead of ~1.2), so PERCIST's
+    # seed threshold 1.5 x 8 + 2 x 1.6 = 15.2 exceeds the lesion; the robust statistics of the
+    # smoothed liver label (median 8, robust SD ~0.4) seed it.
+    truth = sphere_truth(5.0)
+    organs = image(np.full(truth.shape, organ_numbers.LIVER), dtype=np.uint16)
+    mask = np.zeros(truth.shape, dtype=bool)
+    mask[2:9, 2:9, 2:9] = True  # normal liver, away from the lesion
+    reference = LiverReference((0.0, 0.0, 0.0), 15.0, mask, 8.0, 1.6, int(mask.sum()))
+    for seed in range(3):
+        suv = image(sphere_phantom(5.0, 11.0, 8.0, seed=seed))
+        labels, info = segment_tumours(suv, organ_labels=organs, liver_reference=reference)
+        out = sitk.GetArrayFromImage(labels)
+        assert info["lesion_count"] == 1 and out[20, 20, 20] == 1
+        assert 0.6 < (out == 1).sum() / truth.sum() < 1.3
+        assert info["thresholds"]["liver_robust_median_suv"] == pytest.approx(8.0, abs=0.05)
+        old = {"liver_seed_sd_count": None}
+        _, info = segment_tumours(suv, old, organ_labels=organs, liver_reference=reference)
+        assert info["lesion_count"] == 0
+        assert info["thresholds"]["liver_seed_threshold_suv"] == pytest.approx(15.2)
 
 
 def test_segmentation_is_deterministic():

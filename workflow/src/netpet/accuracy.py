@@ -223,9 +223,9 @@ def cohort_accuracy(
         "spearman_dtre": true_all["patient_id"].nunique(),
     }
     extra = {
-        "false_positive_lesions": int((seg_all["matched_true_id"] == 0).sum()),
-        "median_volume_error_ge_5ml": float(large["volume_error"].median()),
-        "detection_rate_all": float((true_all["seg_id"] > 0).mean()),
+        "false_positive_lesions": (int((seg_all["matched_true_id"] == 0).sum()), len(seg_all)),
+        "median_volume_error_ge_5ml": (float(large["volume_error"].median()), len(large)),
+        "detection_rate_all": (float((true_all["seg_id"] > 0).mean()), len(true_all)),
     }
     rows = []
     for metric, value in values.items():
@@ -240,10 +240,8 @@ def cohort_accuracy(
                 "pass": bool(passed[comparison]),
             }
         )
-    for metric, value in extra.items():
-        rows.append(
-            {"metric": metric, "value": value, "n": len(seg_all), "criterion": "", "pass": ""}
-        )
+    for metric, (value, n) in extra.items():
+        rows.append({"metric": metric, "value": value, "n": n, "criterion": "", "pass": ""})
     summary = pd.DataFrame(rows)
     write_tsv(lesions_out, true_all)
     write_tsv(summary_out, summary)
