@@ -487,7 +487,8 @@ def maxstat_test(
     )
 
 
-def _columns(patients: pd.DataFrame, cols, what: str) -> None:
+def require_columns(patients: pd.DataFrame, cols, what: str) -> None:
+    """Raise InputError naming the columns of ``cols`` missing from the patients table."""
     missing = [c for c in cols if c not in patients.columns]
     if missing:
         raise InputError(
@@ -512,7 +513,7 @@ def cutpoint_table(
     ``seed + i`` so that each row is reproducible on its own.  A parameter without an
     admissible cut-point gets a row of NaN (n_low = n_high = 0).
     """
-    _columns(patients, [time_col, event_col, *parameters], "cut-point search")
+    require_columns(patients, [time_col, event_col, *parameters], "cut-point search")
     rows = []
     for i, name in enumerate(parameters):
         res = maxstat_test(
@@ -540,7 +541,7 @@ def cutpoint_curves(
 
     Returns a long table with columns ``parameter, candidate, statistic``.
     """
-    _columns(patients, [time_col, event_col, *parameters], "cut-point curves")
+    require_columns(patients, [time_col, event_col, *parameters], "cut-point curves")
     frames = []
     for name in parameters:
         time, event, x = _complete(patients[time_col], patients[event_col], patients[name], name)

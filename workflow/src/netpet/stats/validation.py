@@ -25,7 +25,7 @@ import pandas as pd
 
 from netpet.errors import InputError
 from netpet.stats.cox import _newton_raphson, _RiskSets, monotone_likelihood
-from netpet.stats.cutpoint import search_cutpoint
+from netpet.stats.cutpoint import require_columns, search_cutpoint
 from netpet.stats.survival import check_survival_data
 
 #: Columns of the summary table of :func:`bootstrap_table`.
@@ -189,11 +189,7 @@ def bootstrap_table(
     frequencies : pandas.DataFrame
         ``parameter, cutpoint, count, fraction``: how often each cut-point was chosen.
     """
-    missing = [c for c in (time_col, event_col, *parameters) if c not in patients.columns]
-    if missing:
-        raise InputError(
-            f"patients table: missing column(s) {missing} needed for the bootstrap validation"
-        )
+    require_columns(patients, [time_col, event_col, *parameters], "bootstrap validation")
     rows, freqs = [], []
     for i, name in enumerate(parameters):
         res = bootstrap_cutpoint(
