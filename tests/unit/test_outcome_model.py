@@ -22,6 +22,7 @@ SETTINGS = {
     "hr_dtre_high": 4.0,
     "hr_who_g2": 1.5,
     "hr_who_g3": 3.0,
+    "hazard_terms": ["dwtv", "dtre", "who_grade"],
 }
 
 
@@ -49,7 +50,7 @@ def test_recovery_table_flags_coverage(tmp_path):
     truth.mkdir()
     cohort = draw_cohort({**SETTINGS, "n_patients": 600, "n_men": 300})
     settings = {
-        "hazard_terms": ["dwtv", "dtre", "who_grade"],
+        "hazard_terms": SETTINGS["hazard_terms"],
         "dwtv_cut_percent": -10.0,
         "dtre_cut_percent": -21.0,
         **{k: SETTINGS[k] for k in ("hr_dwtv_high", "hr_dtre_high", "hr_who_g2", "hr_who_g3")},

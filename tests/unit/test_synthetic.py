@@ -354,7 +354,14 @@ def test_lesion_responses_are_heterogeneous_and_realistic():
 
 def test_outcome_model_recovers_the_configured_hazard_ratios():
     lifelines = pytest.importorskip("lifelines")
-    settings = resolve_settings({"n_patients": 3000, "n_men": 1500, "n_progressions": None})
+    settings = resolve_settings(
+        {
+            "n_patients": 3000,
+            "n_men": 1500,
+            "n_progressions": None,
+            "hazard_terms": ["dwtv", "dtre", "who_grade"],
+        }
+    )
     rng = np.random.default_rng(5)
     n = settings["n_patients"]
     dwtv = rng.uniform(size=n) < 0.5

@@ -307,7 +307,7 @@ def hazard_ratio_recovery(
             )
             columns.append(grade)
             names += grade_names
-        fit = fit_model(time, event, np.hstack(columns), names=names)
+        fit = fit_model(time, event, np.hstack(columns), names=names, all_terms=True)
         for j, name in enumerate(fit.names):
             hr = float(np.exp(fit.coef[j]))
             # CoxFit limits are on the log-hazard scale (Wald, or profile for Firth).

@@ -358,7 +358,7 @@ def fit_cox(time, event, x, *, names=None) -> CoxFit:
     )
 
 
-def fit_firth(time, event, x, *, names=None, reason: str = "") -> CoxFit:
+def fit_firth(time, event, x, *, names=None, reason: str = "", all_terms: bool = False) -> CoxFit:
     """Firth-penalised Cox model (Heinze & Schemper 2001; R ``coxphf``), via ``firthmodels``.
 
     Maximises ``l(beta) + 1/2 log det I(beta)`` (Firth D (1993) Bias reduction of maximum
@@ -367,7 +367,8 @@ def fit_firth(time, event, x, *, names=None, reason: str = "") -> CoxFit:
     ties as coxphf.  CIs are profile penalised likelihood (the set of beta_j with
     ``2 (l*_max - l*_profile(beta_j)) <= chi2_1(0.95)``), p_lr the penalised likelihood-ratio
     test, p_wald from the penalised information.  The estimate stays finite under monotone
-    likelihood.
+    likelihood.  The profile CI and LR test are computed for the first column only (the
+    parameter of interest; the others are adjusters) unless ``all_terms``.
     """
     from firthmodels import FirthCoxPH
 
@@ -379,8 +380,9 @@ def fit_firth(time, event, x, *, names=None, reason: str = "") -> CoxFit:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a non-converged penalised fit must not pass silently
         model.fit(x, (event.astype(bool), time))
-        model.lrt(features=[0])
-        ci = model.conf_int(alpha=0.05, method="pl", features=[0], tol=1e-6, max_iter=200)
+        features = list(range(p)) if all_terms else [0]
+        model.lrt(features=features)
+        ci = model.conf_int(alpha=0.05, method="pl", features=features, tol=1e-6, max_iter=200)
     beta = np.asarray(model.coef_, dtype=float)
     return CoxFit(
         names=names,
@@ -400,14 +402,19 @@ def fit_firth(time, event, x, *, names=None, reason: str = "") -> CoxFit:
     )
 
 
-def fit_model(time, event, x, *, names=None) -> CoxFit:
-    """Efron Cox fit, falling back to Firth's penalised fit under monotone likelihood."""
+def fit_model(time, event, x, *, names=None, all_terms: bool = False) -> CoxFit:
+    """Efron Cox fit, falling back to Firth's penalised fit under monotone likelihood.
+
+    ``all_terms``: the Firth fallback profiles every coefficient, not only the first.
+    """
     reason = monotone_likelihood(time, event, x)
     if reason:
-        return fit_firth(time, event, x, names=names, reason=reason)
+        return fit_firth(time, event, x, names=names, reason=reason, all_terms=all_terms)
     fit = fit_cox(time, event, x, names=names)
     if fit.monotone_reason:
-        return fit_firth(time, event, x, names=names, reason=fit.monotone_reason)
+        return fit_firth(
+            time, event, x, names=names, reason=fit.monotone_reason, all_terms=all_terms
+        )
     return fit
 
 
