@@ -131,7 +131,6 @@ def _run_scan(job: dict) -> dict[str, float]:
     seconds["organs"] = time.perf_counter() - start
     start = time.perf_counter()
     scan_steps.segment_step(
-        scan=f"{patient}/{timepoint}",
         patient_id=patient,
         timepoint=timepoint,
         samples_path=job["samples"],

@@ -11,7 +11,6 @@ from netpet.scan_steps import segment_step
 if __name__ == "__main__":
     with log_to(snakemake.log[0]):
         segment_step(
-            scan=f"{snakemake.wildcards.patient}/{snakemake.wildcards.timepoint}",
             patient_id=snakemake.wildcards.patient,
             timepoint=snakemake.wildcards.timepoint,
             samples_path=snakemake.input.samples,

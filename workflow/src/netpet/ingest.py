@@ -35,6 +35,12 @@ def sample_row(samples: pd.DataFrame, patient_id: str, timepoint: str, *, source
     return {k: (None if pd.isna(v) else v) for k, v in rows.iloc[0].items()}
 
 
+def read_sample(samples_path: str | os.PathLike, patient_id: str, timepoint: str) -> dict:
+    """The validated samples sheet's row of one scan (see :func:`sample_row`)."""
+    samples = load_sheet(samples_path, "samples")
+    return sample_row(samples, patient_id, timepoint, source=str(samples_path))
+
+
 def ingest_scan(
     *,
     samples_path: str | os.PathLike,
@@ -61,8 +67,7 @@ def ingest_scan(
     provenance_path
         JSON with the non-identifying acquisition facts and how SUV was computed.
     """
-    samples = load_sheet(samples_path, "samples")
-    row = sample_row(samples, patient_id, timepoint, source=str(samples_path))
+    row = read_sample(samples_path, patient_id, timepoint)
     scan = f"{patient_id}/{timepoint}"
     folders = {Path(row["pet_dicom"]), Path(row["ct_dicom"])}
     for folder in folders:
@@ -73,11 +78,10 @@ def ingest_scan(
             )
     # Each folder's headers are read once, even when PET and CT share the folder.
     found = {folder: dicom.scan_folders([folder]) for folder in sorted(folders)}
-    for folder, content in found.items():
+    for content in found.values():
         log.info(
-            "%s: %s: %d DICOM files in %d series (%d other files, %d DICOMDIR)",
+            "%s: %d DICOM files in %d series (%d other files, %d DICOMDIR)",
             scan,
-            folder,
             content.n_dicom_files,
             len(content.series),
             content.n_non_dicom_files,

@@ -18,10 +18,9 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from netpet import dicom, labels
-from netpet.config import load_sheet
 from netpet.errors import InputError
 from netpet.features import lesion_features, scan_features
-from netpet.ingest import sample_row
+from netpet.ingest import read_sample
 from netpet.io import write_image, write_json, write_tsv
 from netpet.organs import LiverReference, organ_uptake, place_liver_reference, resample_labels_to
 from netpet.segment import SegmentationSettings, segment_tumours
@@ -63,10 +62,7 @@ def organs_step(
         used is recorded in the JSON (``fallback``: 0 = none) and logged.
     """
     scan = f"{patient_id}/{timepoint}"
-    samples = load_sheet(samples_path, "samples")
-    organ_labels_path = sample_row(samples, patient_id, timepoint, source=str(samples_path)).get(
-        "organ_labels"
-    )
+    organ_labels_path = read_sample(samples_path, patient_id, timepoint).get("organ_labels")
     if not organ_labels_path:
         raise InputError(
             f"scan {scan}: no organ_labels in the samples sheet; the liver reference and the "
@@ -167,7 +163,6 @@ def relabel_by_suvmax(suv: sitk.Image, mask_labels: sitk.Image) -> sitk.Image:
 
 def segment_step(
     *,
-    scan: str,
     patient_id: str,
     timepoint: str,
     samples_path: str | os.PathLike,
@@ -199,8 +194,8 @@ def segment_step(
     organs = _read(organs_path)
     liver = load_liver_reference(liver_json_path, liver_mask_path)
     options = {k: v for k, v in settings.items() if k not in SEGMENTATION_OUTPUT_KEYS}
-    samples = load_sheet(samples_path, "samples")
-    row = sample_row(samples, patient_id, timepoint, source=str(samples_path))
+    scan = f"{patient_id}/{timepoint}"
+    row = read_sample(samples_path, patient_id, timepoint)
     if options.get("method") == IMPORT_METHOD:
         lesion_labels = relabel_by_suvmax(
             suv, _imported_mask(row.get("tumour_mask") or "", suv, scan=scan)

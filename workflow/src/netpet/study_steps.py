@@ -75,17 +75,16 @@ def cutpoints_step(
 ) -> None:
     """Maximally selected log-rank cut-point of every analysed column, and its curve."""
     patients = _read(patients_path)
-    kwargs = {"minprop": minprop}
     table = cutpoint_table(
         patients,
         list(columns),
         time_col,
         event_col,
+        minprop=minprop,
         n_permutations=n_permutations,
         seed=seed,
-        **kwargs,
     )
-    curves = cutpoint_curves(patients, list(columns), time_col, event_col, **kwargs)
+    curves = cutpoint_curves(patients, list(columns), time_col, event_col, minprop=minprop)
     write_tsv(out, table)
     write_tsv(curves_out, curves)
 
