@@ -21,9 +21,21 @@ $(STAMP): requirements.lock pyproject.toml
 
 setup: $(STAMP)
 
+# Extra snakemake arguments (e.g. --config ...).
+SNAKEFLAGS ?=
+
+# After a crash or kill, `make study` again resumes: the default profile (profiles/default)
+# re-runs incomplete jobs, and a lock left by a killed run (no snakemake process left in this
+# folder) is removed first.
 study: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES)
-	$(BIN)/snakemake --report results/report.html
+	@if [ -n "$$(ls .snakemake/locks 2>/dev/null)" ]; then \
+	  running=; for pid in $$(pgrep -f '^[^ ]*python[^ ]* .*snakemake'); do \
+	    [ "$$(readlink /proc/$$pid/cwd 2>/dev/null)" = "$$(pwd -P)" ] && running=1; \
+	  done; \
+	  if [ -z "$$running" ]; then echo "removing the lock of a killed run"; $(BIN)/snakemake $(SNAKEFLAGS) --unlock >/dev/null; fi; \
+	fi
+	$(BIN)/snakemake $(SNAKEFLAGS) --cores $(CORES)
+	$(BIN)/snakemake $(SNAKEFLAGS) --report results/report.html
 
 report: $(STAMP)
 	$(BIN)/snakemake --report results/report.html

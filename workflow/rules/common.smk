@@ -2,8 +2,10 @@
 import re
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
 
 sys.path.insert(0, str(Path(workflow.current_basedir).parent / "src"))
 
@@ -54,16 +56,14 @@ def _synthetic_dir():
 SYNTHETIC_DIR = _synthetic_dir()
 
 
-def _load_samples():
-    """The user's samples sheet (validated), or None for the synthetic cohort."""
+def _load_sheets():
+    """The user's samples and clinical sheets (validated), or None for the synthetic cohort."""
     if SYNTHETIC:
-        return None
+        return None, None
     try:
-        samples = load_sheet(config["samples"], "samples")
-        load_sheet(config["clinical"], "clinical")
+        return load_sheet(config["samples"], "samples"), load_sheet(config["clinical"], "clinical")
     except InputError as error:
         raise WorkflowError(str(error)) from None
-    return samples
 
 
 def _scan_index():
@@ -86,7 +86,7 @@ def _scan_index():
     return samples[["patient_id", "timepoint"]]
 
 
-SAMPLES = _load_samples()
+SAMPLES, CLINICAL = _load_sheets()
 SCANS = _scan_index()
 PATIENTS = sorted(set(SCANS["patient_id"]))
 SAMPLES_SHEET = f"{SYNTHETIC_DIR}/samples.tsv" if SYNTHETIC else config["samples"]
@@ -135,6 +135,100 @@ def scan_files(*columns, synthetic_dir):
         return files
 
     return inputs
+
+
+TOTALSEGMENTATOR_LABELS = "results/organs/{patient}/{timepoint}/totalsegmentator.nii.gz"
+
+
+def organ_map(wildcards):
+    """(origin, path) of a scan's organ label map; (None, None) when it has none.
+
+    The samples sheet's organ_labels wins; else TotalSegmentator runs on the scan's CT (or MR)
+    when enabled; a PET-only scan without organ_labels has no organ map.
+    """
+    if SYNTHETIC:
+        path = f"{SYNTHETIC_DIR}/labels/{wildcards.patient}/{wildcards.timepoint}_organs.nii.gz"
+        return "synthetic cohort", path
+    row = scan_row(wildcards)
+    if row.get("organ_labels"):
+        return "samples sheet", row["organ_labels"]
+    if config["organs"].get("totalsegmentator", {}).get("enabled", False) and (
+        row.get("ct_dicom") or row.get("mr_dicom")
+    ):
+        return "TotalSegmentator", TOTALSEGMENTATOR_LABELS.format(**wildcards)
+    return None, None
+
+
+def organ_map_input(wildcards):
+    """Input function: the organ map a scan uses (the cohort folder for the synthetic one)."""
+    origin, path = organ_map(wildcards)
+    if origin is None:
+        return {}
+    if SYNTHETIC:
+        return {"organ_map": f"{SYNTHETIC_DIR}/labels"}
+    return {"organ_map": path}
+
+
+def _check_sheets():
+    """Cross-checks of the user's sheets and files, before any job runs.
+
+    Every scan's patient has a clinical row; every file and folder the samples sheet names
+    exists; every scan has organs (given or made) unless segmentation imports its masks.
+    """
+    if SYNTHETIC:
+        return
+    sheet = config["samples"]
+    problems = []
+    clinical_ids = set(CLINICAL["patient_id"])
+    missing = sorted(set(SAMPLES["patient_id"]) - clinical_ids)
+    if missing:
+        problems.append(
+            f"patient(s) {', '.join(missing[:20])}{' ...' if len(missing) > 20 else ''} of "
+            f"{sheet} have no row in the clinical sheet {config['clinical']}: add their "
+            "clinical data, or remove their scans"
+        )
+    without_scans = sorted(clinical_ids - set(SAMPLES["patient_id"]))
+    if without_scans:
+        logger.warning(
+            f"{config['clinical']}: {len(without_scans)} patient(s) without scans in {sheet} "
+            f"are left out of the study: {', '.join(without_scans[:20])}"
+        )
+    no_baseline = sorted(
+        set(SAMPLES["patient_id"]) - set(SAMPLES.loc[SAMPLES["timepoint"] == BASELINE, "patient_id"])
+    )
+    if no_baseline:
+        logger.warning(
+            f"{sheet}: patient(s) without a {BASELINE} scan get no changes: "
+            f"{', '.join(no_baseline[:20])}"
+        )
+    folders = ("pet_dicom", "ct_dicom", "mr_dicom")
+    files = ("organ_labels", "tumour_mask")
+    no_organs = []
+    for index, row in SAMPLES.iterrows():
+        line = index + 2
+        for column in folders + files:
+            value = row.get(column)
+            if isinstance(value, str) and value:
+                exists = Path(value).is_dir() if column in folders else Path(value).is_file()
+                if not exists:
+                    kind = "folder" if column in folders else "file"
+                    problems.append(f"line {line}, column {column}: {kind} {value} not found")
+        wildcards = SimpleNamespace(patient=row["patient_id"], timepoint=row["timepoint"])
+        if organ_map(wildcards)[0] is None:
+            no_organs.append(f"{row['patient_id']}/{row['timepoint']}")
+    if no_organs and config["segmentation"]["method"] != "import":
+        problems.append(
+            f"scan(s) {', '.join(no_organs[:20])} have no organ label map (no organ_labels, and "
+            "no CT or MR for TotalSegmentator, or organs.totalsegmentator.enabled is false): "
+            f"segmentation.method {config['segmentation']['method']} needs organs to exclude "
+            "physiological uptake and to place the liver reference; give organ_labels, or "
+            "use segmentation.method import with tumour_mask"
+        )
+    if problems:
+        raise WorkflowError(f"{sheet}:\n  - " + "\n  - ".join(problems))
+
+
+_check_sheets()
 
 
 def segmentation_outputs():

@@ -1,13 +1,14 @@
-# DICOM ingest: find the PET and CT series of each scan, compute SUV, write NIfTI.
+# DICOM ingest: find the PET and the CT (or MR) series of each scan, compute SUV, write NIfTI.
 
 
 rule pet_ct_to_nifti:
     input:
-        unpack(scan_files("pet_dicom", "ct_dicom", synthetic_dir="dicom")),
+        unpack(scan_files("pet_dicom", "ct_dicom", "mr_dicom", synthetic_dir="dicom")),
     output:
         pet_suv="results/images/{patient}/{timepoint}/pet_suv.nii.gz",
-        ct="results/images/{patient}/{timepoint}/ct.nii.gz",
-        ct_on_pet="results/images/{patient}/{timepoint}/ct_on_pet.nii.gz",
+        # ct.nii.gz and ct_on_pet.nii.gz (or mr.*), and anatomy.json saying which: a PET
+        # without CT has only anatomy.json.
+        anatomy=directory("results/images/{patient}/{timepoint}/anatomy"),
         suv_provenance="results/images/{patient}/{timepoint}/suv.json",
     params:
         suv_type=config["suv"]["type"],

@@ -1,16 +1,21 @@
-# Organ label maps on the PET grid and the normal-liver reference region.
+# Organ label maps on the PET grid, checked against the scan, and the normal-liver reference.
 
 
 rule organs:
     input:
-        unpack(scan_files("organ_labels", synthetic_dir="labels")),
+        unpack(organ_map_input),
         pet_suv="results/images/{patient}/{timepoint}/pet_suv.nii.gz",
+        anatomy="results/images/{patient}/{timepoint}/anatomy",
     output:
         organs="results/organs/{patient}/{timepoint}/organs_on_pet.nii.gz",
         liver_json="results/organs/{patient}/{timepoint}/liver_reference.json",
         liver_mask="results/organs/{patient}/{timepoint}/liver_reference.nii.gz",
     params:
-        settings=config["organs"]["liver_reference"],
+        organ_labels=lambda wildcards: organ_map(wildcards)[1],
+        origin=lambda wildcards: organ_map(wildcards)[0],
+        check=lambda wildcards: scan_row(wildcards).get("check_organ_labels", "yes") != "no",
+        liver_reference=config["organs"]["liver_reference"],
+        checks=config["organs"]["checks"],
     log:
         "results/logs/organs/{patient}_{timepoint}.log",
     benchmark:

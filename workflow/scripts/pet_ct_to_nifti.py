@@ -16,7 +16,6 @@ if __name__ == "__main__":
             timepoint=snakemake.wildcards.timepoint,
             suv_type=snakemake.params.suv_type,
             pet_suv_path=snakemake.output.pet_suv,
-            ct_path=snakemake.output.ct,
-            ct_on_pet_path=snakemake.output.ct_on_pet,
+            anatomy_dir=snakemake.output.anatomy,
             provenance_path=snakemake.output.suv_provenance,
         )

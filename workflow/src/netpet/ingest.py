@@ -1,7 +1,11 @@
-"""One scan from DICOM to NIfTI: the PET in SUV, the CT, the CT on the PET grid.
+"""One scan from DICOM to NIfTI: the PET in SUV and, when the scan has one, its CT (or MR).
 
 Ties together series discovery (:mod:`netpet.dicom`), SUV (:mod:`netpet.suv`) and the samples
 sheet's overrides, and writes the outputs atomically.  Outputs carry only the study's IDs.
+
+The CT is optional: a PET without CT (PET/MR, a CT archived elsewhere, reference objects) gets
+its SUV image, and the anatomy folder records that there is no CT.  A PET/MR scan names its MR
+folder in ``mr_dicom``; the MR then stands where the CT would (organ masks from MR).
 """
 
 from __future__ import annotations
@@ -15,13 +19,21 @@ import pandas as pd
 from netpet import dicom
 from netpet.config import load_sheet
 from netpet.errors import InputError
-from netpet.io import write_image, write_json
+from netpet.io import atomic_dir, write_image, write_json
 from netpet.suv import OVERRIDE_KEYS
 
 log = logging.getLogger(__name__)
 
-# CT value outside the CT field of view when resampled to the PET grid: air.
+# Value outside the CT field of view when resampled to the PET grid: air.
 CT_OUTSIDE_HU = -1000.0
+MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
+
+# Files of the anatomy folder (results/images/{patient}/{timepoint}/anatomy/).
+ANATOMY_FILES = {
+    "ct": ("ct.nii.gz", "ct_on_pet.nii.gz"),
+    "mr": ("mr.nii.gz", "mr_on_pet.nii.gz"),
+}
+ANATOMY_RECORD = "anatomy.json"
 
 
 def sample_row(samples: pd.DataFrame, patient_id: str, timepoint: str, *, source: str) -> dict:
@@ -41,6 +53,50 @@ def read_sample(samples_path: str | os.PathLike, patient_id: str, timepoint: str
     return sample_row(samples, patient_id, timepoint, source=str(samples_path))
 
 
+def anatomy_modality(row: dict) -> str | None:
+    """``"ct"``, ``"mr"`` or None: the anatomical image a samples-sheet row names."""
+    if row.get("ct_dicom"):
+        return "ct"
+    if row.get("mr_dicom"):
+        return "mr"
+    return None
+
+
+def select_mr(series, *, pet: dicom.SeriesInfo, source: str, series_uid: str | None = None):
+    """The MR series of a PET/MR scan: MR Image Storage in the PET's frame of reference.
+
+    PET/MR studies hold many MR series (Dixon in/opposed phase, water, fat, diagnostic
+    sequences); a single candidate is taken, several need ``mr_series_uid``.
+    """
+    mrs = [s for s in series if s.modality == "MR" and s.sop_class_uid == MR_IMAGE_STORAGE]
+    if series_uid is not None:
+        chosen = [s for s in mrs if s.uid == str(series_uid)]
+        if not chosen:
+            raise InputError(
+                f"{source}: mr_series_uid {series_uid} is not an MR series (MR Image Storage) "
+                f"of the folder; MR series found:\n{dicom._listing(mrs)}"
+            )
+        return chosen[0]
+    same_frame = [
+        s
+        for s in mrs
+        if pet.frame_of_reference_uid and s.frame_of_reference_uid == pet.frame_of_reference_uid
+    ]
+    if len(same_frame) == 1:
+        return same_frame[0]
+    if not same_frame:
+        raise InputError(
+            f"{source}: no MR series (MR Image Storage) shares the PET's FrameOfReferenceUID. "
+            f"MR series found:\n{dicom._listing(mrs)}\npoint mr_dicom to the PET/MR's MR "
+            "folder, or leave mr_dicom empty for a PET-only scan"
+        )
+    raise InputError(
+        f"{source}: {len(same_frame)} MR series share the PET's frame of reference; choose the "
+        f"one for organ masks with the samples-sheet column mr_series_uid (a T1 Dixon "
+        f"in-phase or water image suits TotalSegmentator's MR task):\n{dicom._listing(same_frame)}"
+    )
+
+
 def ingest_scan(
     *,
     samples_path: str | os.PathLike,
@@ -48,33 +104,41 @@ def ingest_scan(
     timepoint: str,
     suv_type: str,
     pet_suv_path: str | os.PathLike,
-    ct_path: str | os.PathLike,
-    ct_on_pet_path: str | os.PathLike,
+    anatomy_dir: str | os.PathLike,
     provenance_path: str | os.PathLike,
 ) -> None:
-    """Convert one scan's PET (to SUV) and CT from DICOM to NIfTI.
+    """Convert one scan's PET (to SUV) and its CT or MR, if any, from DICOM to NIfTI.
 
     Parameters
     ----------
     samples_path
         The samples sheet; its row for ``patient_id`` / ``timepoint`` gives the DICOM folders
-        (``pet_dicom``, ``ct_dicom``), an optional ``pet_series_uid`` and SUV overrides.
+        (``pet_dicom``; optional ``ct_dicom`` or, for PET/MR, ``mr_dicom``), an optional
+        ``pet_series_uid`` / ``mr_series_uid`` and SUV overrides.
     suv_type
         ``bw``, ``lbm`` or ``bsa`` (see :func:`netpet.suv.suv_scale_factors`).
-    pet_suv_path, ct_path, ct_on_pet_path
-        NIfTI outputs: SUV (float32, PET grid), CT in HU (its own grid) and CT resampled
-        linearly onto the PET grid (air outside the CT field of view).
+    pet_suv_path
+        SUV NIfTI (float32, PET grid).
+    anatomy_dir
+        Folder for the anatomical image: ``ct.nii.gz`` (HU, its own grid) and
+        ``ct_on_pet.nii.gz`` (resampled linearly onto the PET grid, air outside the CT field of
+        view), or ``mr.nii.gz`` and ``mr_on_pet.nii.gz``, and always ``anatomy.json`` saying
+        which (``"modality": null`` for a PET-only scan).
     provenance_path
         JSON with the non-identifying acquisition facts and how SUV was computed.
     """
     row = read_sample(samples_path, patient_id, timepoint)
     scan = f"{patient_id}/{timepoint}"
-    folders = {Path(row["pet_dicom"]), Path(row["ct_dicom"])}
-    for folder in folders:
+    modality = anatomy_modality(row)
+    pet_folder = Path(row["pet_dicom"])
+    anatomy_folder = Path(row[f"{modality}_dicom"]) if modality else None
+    folders = {pet_folder} | ({anatomy_folder} if anatomy_folder else set())
+    for folder in sorted(folders):
         if not folder.is_dir():
+            column = "pet_dicom" if folder == pet_folder else f"{modality}_dicom"
             raise InputError(
-                f"{samples_path}: scan {scan}: DICOM folder {folder} does not exist; "
-                "fix pet_dicom / ct_dicom"
+                f"{samples_path}: scan {scan}: DICOM folder {folder} ({column}) does not exist; "
+                f"fix the {column} column"
             )
     # Each folder's headers are read once, even when PET and CT share the folder.
     found = {folder: dicom.scan_folders([folder]) for folder in sorted(folders)}
@@ -87,27 +151,52 @@ def ingest_scan(
             content.n_non_dicom_files,
             content.n_dicomdir_files,
         )
-    source = f"{scan} ({row['pet_dicom']})"
+    source = f"{scan} ({pet_folder})"
     pet = dicom.select_pet(
-        found[Path(row["pet_dicom"])].series, source=source, series_uid=row.get("pet_series_uid")
+        found[pet_folder].series, source=source, series_uid=row.get("pet_series_uid")
     )
-    ct = dicom.select_ct(
-        found[Path(row["ct_dicom"])].series, pet=pet, source=f"{scan} ({row['ct_dicom']})"
-    )
+    anatomy = None
+    if modality == "ct":
+        anatomy = dicom.select_ct(
+            found[anatomy_folder].series, pet=pet, source=f"{scan} ({anatomy_folder})"
+        )
+    elif modality == "mr":
+        anatomy = select_mr(
+            found[anatomy_folder].series,
+            pet=pet,
+            source=f"{scan} ({anatomy_folder})",
+            series_uid=row.get("mr_series_uid"),
+        )
     overrides = {k: row.get(k) for k in OVERRIDE_KEYS}
     pet_suv, provenance = dicom.read_pet_suv(
         pet, suv_type=suv_type, overrides=overrides, source=source
     )
-    ct_image = dicom.read_ct(ct)
-    ct_on_pet = dicom.resample_to(ct_image, pet_suv, default_value=CT_OUTSIDE_HU)
+    record = {"patient_id": patient_id, "timepoint": timepoint, "modality": modality}
+    with atomic_dir(anatomy_dir) as tmp_dir:
+        if anatomy is not None:
+            image = dicom.read_ct(anatomy)
+            outside = CT_OUTSIDE_HU if modality == "ct" else 0.0
+            on_pet = dicom.resample_to(image, pet_suv, default_value=outside)
+            native_name, on_pet_name = ANATOMY_FILES[modality]
+            write_image(tmp_dir / native_name, image)
+            write_image(tmp_dir / on_pet_name, on_pet)
+            record["files"] = [native_name, on_pet_name]
+        else:
+            record["files"] = []
+            record["note"] = (
+                "PET only: no ct_dicom or mr_dicom in the samples sheet; outputs that need "
+                "the CT (organ masks made by the workflow, CT checks of organ maps) are skipped"
+            )
+        write_json(tmp_dir / ANATOMY_RECORD, record)
     write_image(pet_suv_path, pet_suv)
-    write_image(ct_path, ct_image)
-    write_image(ct_on_pet_path, ct_on_pet)
     summary = {
         "patient_id": patient_id,
         "timepoint": timepoint,
         "pet": dicom.scan_header_summary(pet, provenance=provenance),
-        "ct": dicom.scan_header_summary(ct),
+        "anatomy": modality,
+        modality or "ct": None if anatomy is None else dicom.scan_header_summary(anatomy),
     }
     write_json(provenance_path, summary)
+    if anatomy is None:
+        log.info("%s: PET only (no CT or MR in the samples sheet)", scan)
     log.info("%s: SUV%s written, uptake %.0f s", scan, suv_type, provenance.uptake_time_s)

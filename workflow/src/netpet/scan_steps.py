@@ -20,7 +20,7 @@ from scipy import ndimage
 from netpet import dicom, labels
 from netpet.errors import InputError
 from netpet.features import lesion_features, scan_features
-from netpet.ingest import read_sample
+from netpet.ingest import ANATOMY_FILES, ANATOMY_RECORD, read_sample
 from netpet.io import write_image, write_json, write_tsv
 from netpet.organs import LiverReference, organ_uptake, place_liver_reference, resample_labels_to
 from netpet.segment import SegmentationSettings, segment_tumours
@@ -36,13 +36,53 @@ def _read(path) -> sitk.Image:
     return sitk.ReadImage(str(path))
 
 
+def read_organ_labels(path: str | os.PathLike, *, what: str) -> sitk.Image:
+    """Read an organ label map (NIfTI, NRRD, MHA): integer labels, TotalSegmentator numbers.
+
+    Raises
+    ------
+    InputError
+        The file is missing, not an image ITK can read, or holds non-integer values.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{what}: file {path} does not exist; fix the organ_labels column")
+    try:
+        image = sitk.ReadImage(str(path))
+    except RuntimeError as error:
+        reason = str(error).strip().splitlines()[-1] if str(error).strip() else "unreadable"
+        raise InputError(
+            f"{what}: {path} is not a readable label image (NIfTI .nii/.nii.gz, NRRD .nrrd, "
+            f"MetaImage .mha); ITK says: {reason}; convert it to NIfTI with TotalSegmentator "
+            "label numbers"
+        ) from None
+    if image.GetNumberOfComponentsPerPixel() != 1 or image.GetDimension() != 3:
+        raise InputError(
+            f"{what}: {path} is not a 3-D single-component label map (dimension "
+            f"{image.GetDimension()}, {image.GetNumberOfComponentsPerPixel()} components)"
+        )
+    values = sitk.GetArrayViewFromImage(image)
+    if values.dtype.kind == "f":
+        if not np.all(np.isfinite(values)) or not np.all(values == np.round(values)):
+            raise InputError(
+                f"{what}: {path} holds non-integer values (a probability map or an image, not "
+                "a label map); give integer organ labels (TotalSegmentator numbering)"
+            )
+        image = sitk.Cast(image, sitk.sitkUInt16)
+    return image
+
+
 def organs_step(
     *,
     patient_id: str,
     timepoint: str,
-    samples_path: str | os.PathLike,
     pet_suv_path: str | os.PathLike,
+    anatomy_dir: str | os.PathLike,
+    organ_labels_path: str | os.PathLike | None,
+    organ_labels_origin: str,
+    check_organ_labels: bool,
     liver_reference_settings: dict,
+    checks: dict,
     organs_out: str | os.PathLike,
     liver_json_out: str | os.PathLike,
     liver_mask_out: str | os.PathLike,
@@ -51,29 +91,70 @@ def organs_step(
 
     Parameters
     ----------
-    samples_path
-        The samples sheet; its ``organ_labels`` column gives the scan's organ label map
-        (TotalSegmentator numbers, any grid in the PET's frame of reference).  It is required:
-        the liver reference and the exclusion of physiological uptake need it.
+    anatomy_dir
+        The scan's anatomy folder (:func:`netpet.ingest.ingest_scan`): the CT or MR on the PET
+        grid, when the scan has one, for the checks of the map.
+    organ_labels_path
+        Organ label map (TotalSegmentator numbers, any grid in the PET's frame of reference),
+        or None when the scan has none: then the organ map is empty, and the liver reference
+        is recorded as unavailable (``"available": false`` with a ``note``), so TLR and TSR
+        are not computed; only ``segmentation.method: import`` works without organs.
+    organ_labels_origin
+        Where the map came from, for the record and messages (``samples sheet``,
+        ``TotalSegmentator``).
+    check_organ_labels
+        Check the map against the scan (:func:`netpet.organ_checks.check_organ_map`, with the
+        ``checks`` settings); a mismatch stops the scan with a message.
     liver_reference_settings
         Keyword arguments of :func:`netpet.organs.place_liver_reference` (``radius_mm``,
         ``margin_mm``, ``lesion_margin_mm``), and ``fallbacks``: a list of overrides of those,
         tried in order when a liver full of lesions leaves no room for the sphere.  The one
         used is recorded in the JSON (``fallback``: 0 = none) and logged.
     """
+    from netpet.organ_checks import check_liver_reference, check_organ_map
+
     scan = f"{patient_id}/{timepoint}"
-    organ_labels_path = read_sample(samples_path, patient_id, timepoint).get("organ_labels")
-    if not organ_labels_path:
-        raise InputError(
-            f"scan {scan}: no organ_labels in the samples sheet; the liver reference and the "
-            "exclusion of physiological uptake need an organ label map (TotalSegmentator "
-            "label numbers): add its path in the organ_labels column"
-        )
-    if not Path(organ_labels_path).is_file():
-        raise InputError(f"scan {scan}: organ_labels file {organ_labels_path} does not exist")
     suv = _read(pet_suv_path)
-    organs = resample_labels_to(_read(organ_labels_path), suv)
+    record = {"patient_id": patient_id, "timepoint": timepoint}
+    if organ_labels_path is None:
+        organs = sitk.Image(suv.GetSize(), sitk.sitkUInt8)
+        organs.CopyInformation(suv)
+        mask = sitk.Image(organs)
+        record.update(
+            {
+                "available": False,
+                "organ_labels": None,
+                "note": "no organ label map: no liver reference (TLR and TSR not computed) "
+                "and no exclusion of physiological uptake",
+                "spleen": {"suvmean": None, "suvsd": None, "n_voxels": 0},
+            }
+        )
+        write_image(organs_out, organs)
+        write_image(liver_mask_out, mask)
+        write_json(liver_json_out, record)
+        log.warning("%s: no organ label map; no liver reference", scan)
+        return
+    what = f"scan {scan}: organ label map {Path(organ_labels_path).name} ({organ_labels_origin})"
+    source_labels = read_organ_labels(organ_labels_path, what=what)
+    organs = resample_labels_to(source_labels, suv)
     settings = dict(liver_reference_settings)
+    check = check_organ_labels and checks.get("enabled", True)
+    record.update(
+        {"available": True, "organ_labels": organ_labels_origin, "organ_labels_checked": check}
+    )
+    if check:
+        anatomy = json.loads((Path(anatomy_dir) / ANATOMY_RECORD).read_text())
+        modality = anatomy["modality"]
+        anatomy_on_pet = _read(Path(anatomy_dir) / ANATOMY_FILES[modality][1]) if modality else None
+        record["organ_checks"] = check_organ_map(
+            organs,
+            suv,
+            settings=checks,
+            source_labels=source_labels,
+            anatomy_on_pet=anatomy_on_pet,
+            anatomy_modality=modality,
+            what=what,
+        )
     attempts = [{}, *settings.pop("fallbacks", [])]
     for fallback, overrides in enumerate(attempts):
         try:
@@ -81,12 +162,14 @@ def organs_step(
             break
         except InputError as error:
             if fallback == len(attempts) - 1:
-                raise InputError(f"scan {scan}: {error}") from None
+                raise InputError(f"{what}: {error}") from None
             log.warning(
                 "%s: %s; trying fallback %d %s", scan, error, fallback + 1, attempts[fallback + 1]
             )
+    if check:
+        check_liver_reference(reference.suvmean, settings=checks, what=what)
     spleen = organ_uptake(suv, organs, labels.SPLEEN, erode_mm=4.0)
-    record = {"patient_id": patient_id, "timepoint": timepoint, **reference.to_dict()}
+    record.update(reference.to_dict())
     record["fallback"] = fallback
     record["spleen"] = spleen
     mask = sitk.GetImageFromArray(reference.mask.astype(np.uint8))
@@ -97,9 +180,11 @@ def organs_step(
     log.info("%s: liver reference SUVmean %.2f (SD %.2f)", scan, reference.suvmean, reference.suvsd)
 
 
-def load_liver_reference(json_path, mask_path) -> LiverReference:
-    """Rebuild the :class:`LiverReference` written by :func:`organs_step`."""
+def load_liver_reference(json_path, mask_path) -> LiverReference | None:
+    """Rebuild the :class:`LiverReference` written by :func:`organs_step` (None: no organs)."""
     record = json.loads(Path(json_path).read_text())
+    if not record.get("available", True):
+        return None
     mask = sitk.GetArrayFromImage(_read(mask_path)).astype(bool)
     return LiverReference(
         centre_mm=(record["centre_x_mm"], record["centre_y_mm"], record["centre_z_mm"]),
@@ -225,27 +310,52 @@ def segment_step(
     log.info("%s: %d lesions", scan, info["lesion_count"])
 
 
-def _write_dicom_seg(lesion_labels, row, path, *, patient_id, scan, method, segmentation_type):
+def _write_dicom_seg(
+    lesion_labels,
+    row,
+    path,
+    *,
+    patient_id,
+    scan,
+    method,
+    segmentation_type,
+    uid_salt_path,
+    uid_map_out=None,
+):
+    """Write the scan's lesions as a de-identified DICOM SEG (:func:`seg_io.write_dicom_seg`).
+
+    A scan without lesions (complete response) gets a SEG with one empty segment.  UIDs are
+    replaced by keyed hashes with the salt read from ``uid_salt_path``; the source ->
+    de-identified UID map (it holds source UIDs: never under results/) is written to
+    ``uid_map_out`` as TSV when given, and returned.  Errors name the scan.
+    """
     from netpet import seg_io
 
-    found = dicom.scan_folders([row["pet_dicom"]])
-    pet = dicom.select_pet(
-        found.series, source=f"{scan} ({row['pet_dicom']})", series_uid=row.get("pet_series_uid")
-    )
-    if int(sitk.GetArrayViewFromImage(lesion_labels).max()) == 0:
-        # A SEG needs at least one segment: record the empty result as an empty segment.
-        names = {1: "no lesion segmented"}
-    else:
-        names = None
-    seg_io.write_dicom_seg(
-        lesion_labels,
-        [s.path for s in pet.slices],
-        path,
-        patient_id=patient_id,
-        segment_names=names,
-        method=method,
-        segmentation_type=segmentation_type,
-    )
+    try:
+        uid_salt = seg_io.read_uid_salt(uid_salt_path)
+        found = dicom.scan_folders([row["pet_dicom"]])
+        pet = dicom.select_pet(
+            found.series,
+            source=f"{scan} ({row['pet_dicom']})",
+            series_uid=row.get("pet_series_uid"),
+        )
+        uid_map = seg_io.write_dicom_seg(
+            lesion_labels,
+            [s.path for s in pet.slices],
+            path,
+            patient_id=patient_id,
+            uid_salt=uid_salt,
+            method=method,
+            segmentation_type=segmentation_type,
+        )
+    except InputError as error:
+        message = str(error)
+        if scan not in message:
+            message = f"scan {scan}: DICOM SEG export: {message}"
+        raise InputError(message) from error
+    if uid_map_out is not None:
+        seg_io.write_uid_map(uid_map_out, uid_map)
+    return uid_map
 
 
 def features_step(
@@ -270,8 +380,16 @@ def features_step(
     lesion_labels = _read(labels_path)
     organs = _read(organs_path)
     liver = load_liver_reference(liver_json_path, liver_mask_path)
-    spleen = json.loads(Path(liver_json_path).read_text())["spleen"]
+    organ_record = json.loads(Path(liver_json_path).read_text())
+    spleen = organ_record["spleen"]
     lesions = lesion_features(suv, lesion_labels, organ_labels=organs)
+    notes = []
+    if lesions.empty:
+        notes.append("no lesion segmented")
+    if liver is None:
+        notes.append(organ_record.get("note", "no liver reference: TLR not computed"))
+    elif not spleen.get("n_voxels"):
+        notes.append("no spleen label: TSR not computed")
     lesions.insert(0, "timepoint", timepoint)
     lesions.insert(0, "patient_id", patient_id)
     seg_settings = json.loads(Path(segmentation_info_path).read_text())["settings"]
@@ -281,6 +399,7 @@ def features_step(
         "segmentation_method": seg_settings["method"],
         "segmentation_parameters": json.dumps(seg_settings, sort_keys=True, default=str),
         **scan_features(lesions, liver, spleen_suvmean=spleen["suvmean"]),
+        "notes": "; ".join(notes),
     }
     write_tsv(lesions_out, lesions)
     write_tsv(scan_out, pd.DataFrame([scan]))
