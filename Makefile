@@ -62,3 +62,15 @@ bench: $(STAMP)
 
 clean:
 	rm -rf results .snakemake resources/synthetic
+
+# Optional: TotalSegmentator with PyTorch (pyproject extra `totalsegmentator`) for organ label
+# maps of scans without organ_labels.  requirements.lock stays binding (-c); some of its
+# dependencies are source packages built with a current setuptools (build isolation).  PyTorch's
+# default wheel carries CUDA; for a CPU-only one add its CPU index:
+#   make totalsegmentator TOTALSEG_PIP_ARGS="--extra-index-url https://download.pytorch.org/whl/cpu"
+# Weights are fetched separately, once (see netpet/totalsegmentator.py).
+TOTALSEG_PIP_ARGS ?=
+.PHONY: totalsegmentator
+totalsegmentator: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock $(TOTALSEG_PIP_ARGS) -e '.[totalsegmentator]'
+	@echo "TotalSegmentator installed in $(VENV). Weights, once: TOTALSEG_WEIGHTS_PATH=<folder> $(BIN)/totalseg_download_weights -t total_fast (CT) / -t total_fast_mr (MR); then set organs.totalsegmentator.weights_dir to <folder>"

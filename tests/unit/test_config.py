@@ -26,7 +26,7 @@ def test_default_config_is_valid(config):
 def test_defaults_are_filled_without_touching_input(config):
     del config["suv"]
     before = copy.deepcopy(config)
-    assert validate_config(config)["suv"] == {"type": "bw"}
+    assert validate_config(config)["suv"] == {"type": "bw", "max_uptake_half_lives": 6}
     assert config == before
 
 
@@ -90,9 +90,12 @@ def test_samples_sheet_unknown_and_missing_columns(tmp_path):
     path = _write(tmp_path, "s.tsv", "patient_id\ttimepoint\tpet_dicom\tct_dicom\tweigth_kg\n")
     with pytest.raises(InputError, match=r"unknown column\(s\) weigth_kg"):
         load_sheet(path, "samples")
-    path = _write(tmp_path, "s2.tsv", "patient_id\ttimepoint\tpet_dicom\n")
-    with pytest.raises(InputError, match=r"missing required column\(s\) ct_dicom"):
+    path = _write(tmp_path, "s2.tsv", "patient_id\ttimepoint\tct_dicom\n")
+    with pytest.raises(InputError, match=r"missing required column\(s\) pet_dicom"):
         load_sheet(path, "samples")
+    # The CT is optional (PET only, PET/MR).
+    path = _write(tmp_path, "s3.tsv", "patient_id\ttimepoint\tpet_dicom\nP1\tbasal\t/data/P1\n")
+    assert load_sheet(path, "samples").loc[0, "pet_dicom"] == "/data/P1"
 
 
 def test_missing_sheet(tmp_path):

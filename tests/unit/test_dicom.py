@@ -151,10 +151,238 @@ def test_missing_slice(tmp_path):
         dicom.check_geometry(info)
 
 
-def test_non_uniform_spacing(tmp_path):
-    info = _series(tmp_path, pixels=stored((5, 3, 5)), slice_positions=[0.0, 4.0, 8.0, 12.5, 16.5])
-    with pytest.raises(InputError, match=r"non-uniform slice spacing.*38\.000-42\.500"):
+def test_small_irregularity_is_read_on_the_even_grid_with_its_error(tmp_path):
+    # Slices 3 and 4 are 0.5 mm late: ITK's even grid (first to last) is 0, 4.125, ..., 16.5,
+    # so the largest distance of a slice from it is |8 - 8.25| = 0.25 mm <= 10 % of 4.125 mm.
+    pixels = stored((5, 3, 5))
+    info = _series(tmp_path, pixels=pixels, slice_positions=[0.0, 4.0, 8.0, 12.5, 16.5])
+    geometry = dicom.check_geometry(info)
+    assert geometry.rule == "uniform" and not geometry.resampled and geometry.warning is None
+    assert geometry.spacing[2] == pytest.approx(4.125)
+    assert geometry.max_position_error_mm == pytest.approx(0.25)
+    assert geometry.position_tolerance_mm == pytest.approx(0.4125)
+    image, _ = dicom.read_pet_suv(info, source="P01/basal")
+    # No interpolation: every slice is the file's own values.
+    np.testing.assert_allclose(sitk.GetArrayFromImage(image), pixels * 8e-4, rtol=1e-6)
+
+
+def _ge_discovery_st_positions() -> list[float]:
+    """267 slice positions of a GE Discovery ST whole-body PET (relative to the first, mm).
+
+    Six beds of 47 slices at 3.27 mm, 3 overlapping the next bed; the steps at the five bed
+    boundaries are 3.19, 3.29, 3.19, 3.29, 3.29 mm; positions rounded to 0.01 mm.
+    """
+    steps = []
+    for bed, boundary in enumerate([None, 3.19, 3.29, 3.19, 3.29, 3.29]):
+        if boundary is not None:
+            steps.append(boundary)
+        steps += [3.27] * (43 if bed else 46)
+    return [round(v, 2) for v in np.concatenate([[0.0], np.cumsum(steps)])]
+
+
+def test_ge_bed_boundary_steps_and_rounding_read_without_interpolation(tmp_path):
+    positions = _ge_discovery_st_positions()
+    assert len(positions) == 267 and np.median(np.diff(positions)) == pytest.approx(3.27)
+    pixels = stored((267, 2, 3))
+    info = _series(tmp_path, pixels=pixels, slice_positions=positions, slice_gap=3.27)
+    image, _ = dicom.read_pet_suv(info, source="GE DST")
+    geometry = dicom.check_geometry(info)
+    # ITK's grid: (last - first) / 266; the error is the largest distance of a file's
+    # position from that grid, computed here independently.
+    spacing = (positions[-1] - positions[0]) / 266
+    error = max(abs(p - (positions[0] + k * spacing)) for k, p in enumerate(positions))
+    assert 0.05 < error < 0.1 * spacing
+    assert geometry.rule == "uniform" and geometry.warning is None
+    assert geometry.max_position_error_mm == pytest.approx(error, abs=1e-9)
+    assert image.GetSpacing()[2] == pytest.approx(spacing, abs=1e-9)
+    assert image.GetOrigin() == pytest.approx((-10.0, -20.0, 30.0))
+    # SUV = stored x 8e-4 in every slice, in file order along z (within float32 rounding).
+    np.testing.assert_allclose(sitk.GetArrayFromImage(image), pixels * 8e-4, rtol=1e-6)
+
+
+def test_bed_overlap_with_another_step_is_resampled_and_flagged(tmp_path):
+    # 4 mm slices with a 2.5 mm overlap region; the median step stays 4 mm, no step > 6 mm.
+    positions = [0.0, 4.0, 8.0, 10.5, 13.0, 16.0, 20.0, 24.0]
+    # Activity: 100 + 50 z in slice k at z = positions[k] (stored, slope 0.5 -> Bq/mL).
+    columns = np.array([1.0, 2.0, 3.0])
+    pixels = np.array([(200 + 100 * z) * columns for z in positions]).reshape(8, 1, 3)
+    info = _series(
+        tmp_path, pixels=pixels.astype(np.int16), slice_positions=positions, slopes=[0.5] * 8
+    )
+    geometry = dicom.check_geometry(info)
+    # Even grid 0..24 mm with 7 steps: 0, 3.4286, ...; slice at 8 mm is 1.143 mm off it.
+    assert geometry.rule == "resampled_z_linear" and geometry.resampled
+    assert geometry.max_position_error_mm == pytest.approx(abs(8.0 - 2 * 24 / 7))
+    assert geometry.spacing[2] == pytest.approx(4.0) and geometry.size[2] == 7
+    assert geometry.warning == (
+        "PET slice positions deviate up to 1.143 mm from an even grid (tolerance 0.343 mm = "
+        "10% of the 3.429 mm spacing; steps 2.500-4.000 mm): resampled along z by linear "
+        "interpolation onto 7 slices at 4.000 mm"
+    )
+    image, _ = dicom.read_pet_suv(info, source="P01/basal")
+    grid_z = 30.0 + 4.0 * np.arange(7)  # physical z of the output slices
+    assert [image.TransformIndexToPhysicalPoint((0, 0, k))[2] for k in range(7)] == (
+        pytest.approx(grid_z.tolist())
+    )
+    # Activity is linear in z, so interpolation in position gives it back exactly at the grid.
+    expected = (100 + 50 * (grid_z - 30.0))[:, None, None] * columns * 8e-4
+    np.testing.assert_allclose(sitk.GetArrayFromImage(image), expected, rtol=1e-6)
+    summary = dicom.scan_header_summary(info)
+    assert summary["geometry"] == {
+        "rule": "resampled_z_linear",
+        "max_position_error_mm": pytest.approx(8.0 - 24 / 3.5, abs=1e-6),
+        "position_tolerance_mm": pytest.approx(2.4 / 7, abs=1e-6),
+        "resampled": True,
+        "n_source_slices": 8,
+        "n_slices": 7,
+        "spacing_z_mm": 4.0,
+        "duplicates_ignored": 0,
+        "warning": geometry.warning,
+    }
+    assert summary["size_xyz"] == [3, 1, 7]
+    assert dicom.geometry_warnings({"pet": summary, "ct": {"geometry": None}}) == [geometry.warning]
+
+
+def test_interpolate_slices_hand_values():
+    volume = np.array([0.0, 10.0, 40.0])[:, None, None] * np.ones((3, 1, 2))
+    out = dicom.interpolate_slices(volume, [0.0, 1.0, 3.0], [0.0, 0.5, 1.5, 3.0])
+    # 0.5: halfway 0-10; 1.5: a quarter of the way 10-40.
+    np.testing.assert_allclose(out[:, 0, 0], [0.0, 5.0, 17.5, 40.0])
+    assert out.dtype == np.float32 and out.shape == (4, 1, 2)
+
+
+def test_ct_follows_the_same_rule(tmp_path):
+    positions = [0.0, 5.0, 10.0, 12.5, 15.0, 20.0, 25.0]
+    hu = np.array([10 * z for z in positions], dtype=np.int16)[:, None, None] * np.ones(
+        (1, 2, 2), dtype=np.int16
+    )
+    write_series(
+        tmp_path,
+        pixels=hu + 1024,
+        modality="CT",
+        slice_positions=positions,
+        intercepts=[-1024.0] * 7,
+    )
+    info = dicom.find_series([tmp_path])[0]
+    ct = dicom.read_ct(info)
+    assert ct.GetPixelID() == sitk.sitkFloat32 and ct.GetSize() == (2, 2, 6)
+    np.testing.assert_allclose(
+        sitk.GetArrayFromImage(ct)[:, 0, 0], 10 * 5.0 * np.arange(6), atol=1e-4
+    )
+
+
+def test_gantry_tilt_is_refused(tmp_path):
+    def shift(ds, k):
+        ds.ImagePositionPatient = [-10.0, -20.0 + 0.5 * k, 30.0 + 4.0 * k]
+
+    info = _series(tmp_path, per_slice=shift)
+    with pytest.raises(InputError, match=r"shifted in-plane.*slice_003\.dcm.*tilt"):
         dicom.check_geometry(info)
+
+
+def test_identical_duplicate_is_ignored_with_a_warning(tmp_path):
+    pixels = stored((3, 3, 5))
+    _, paths = write_series(tmp_path, pixels=pixels, header=pet_header())
+    shutil.copy(paths[1], tmp_path / "copy_of_slice_001.dcm")
+    info = dicom.find_series([tmp_path])[0]
+    assert info.n_files == 4
+    image, prov = dicom.read_pet_suv(info, source="P01/basal")
+    np.testing.assert_allclose(sitk.GetArrayFromImage(image), pixels * 8e-4, rtol=1e-6)
+    geometry = dicom.scan_header_summary(info, provenance=prov)["geometry"]
+    assert geometry["duplicates_ignored"] == 1 and geometry["n_source_slices"] == 3
+    assert geometry["warning"] == (
+        "1 duplicate image(s) with identical content at the position of another image ignored"
+    )
+
+
+def test_missing_slice_is_refused_naming_the_skipped_files(tmp_path):
+    _, paths = write_series(tmp_path, pixels=stored((5, 3, 5)), header=pet_header())
+    data = paths[2].read_bytes()
+    paths[2].write_bytes(data[:400])  # truncated: the header no longer reads
+    (tmp_path / "README.txt").write_text("export notes\n")
+    info = dicom.find_series([tmp_path])[0]
+    with pytest.raises(InputError) as error:
+        dicom.check_geometry(info)
+    message = str(error.value)
+    assert "missing slices" in message
+    assert "34.000-42.000 mm (slice_001.dcm, slice_003.dcm)" in message
+    skipped = "README.txt (not DICOM); slice_002.dcm (DICOM without SeriesInstanceUID)"
+    assert f"2 non-DICOM/unreadable file(s) in the folder: {skipped}" in message
+    assert message.endswith("one of them may be the missing slice; export the complete series")
+
+
+def test_number_of_slices_fewer_and_more_files(tmp_path):
+    # The last slice is missing: no gap, only NumberOfSlices tells.
+    info = _series(tmp_path / "a", extra={"NumberOfSlices": 5}, description="short")
+    with pytest.raises(InputError) as error:
+        dicom.check_geometry(info)
+    assert "'short'" in str(error.value) and info.uid in str(error.value)
+    assert "NumberOfSlices (0054,0081) is 5 but 4 slices were found: 1 slice(s) missing" in str(
+        error.value
+    )
+    info = _series(tmp_path / "b", extra={"NumberOfSlices": 3}, description="mixed")
+    with pytest.raises(
+        InputError,
+        match=r"'mixed'.*4 slices but NumberOfSlices \(0054,0081\) "
+        r"is 3: 1 image\(s\) too many.*mixed series",
+    ):
+        dicom.check_geometry(info)
+    assert dicom.check_geometry(_series(tmp_path / "c", extra={"NumberOfSlices": 4})).size[2] == 4
+
+
+def test_missing_rescale_slope_in_one_pet_slice_is_an_error(tmp_path):
+    def drop(ds, k):
+        if k == 2:
+            del ds.RescaleSlope
+
+    info = _series(tmp_path, per_slice=drop)
+    with pytest.raises(InputError) as error:
+        dicom.read_pet_suv(info, source="P01/basal")
+    assert str(error.value).endswith(
+        "RescaleSlope (0028,1053) is missing in 1 of 4 files: slice_002.dcm; it is Type 1 in "
+        "the PET Image module (no default value), so these slices cannot be scaled: re-export "
+        "the PET series"
+    )
+    info = _series(tmp_path / "all", per_slice=lambda ds, k: delattr(ds, "RescaleSlope"))
+    with pytest.raises(InputError, match=r"missing in 4 of 4 files: slice_000\.dcm, slice_001"):
+        dicom.read_pet_suv(info, source="P01/basal")
+
+
+def test_ct_rescale_defaults_only_when_missing_in_every_file(tmp_path):
+    def drop_all(ds, k):
+        del ds.RescaleSlope
+        del ds.RescaleIntercept
+
+    hu = stored((3, 2, 2))
+    write_series(tmp_path / "all", pixels=hu, modality="CT", per_slice=drop_all)
+    ct = dicom.read_ct(dicom.find_series([tmp_path / "all"])[0])
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(ct), hu)
+
+    def drop_one(ds, k):
+        if k == 1:
+            del ds.RescaleIntercept
+
+    write_series(
+        tmp_path / "one", pixels=hu, modality="CT", per_slice=drop_one, intercepts=[-1024.0] * 3
+    )
+    with pytest.raises(InputError) as error:
+        dicom.read_ct(dicom.find_series([tmp_path / "one"])[0])
+    assert "RescaleIntercept (0028,1052) is missing in 1 of 3 files (slice_001.dcm) but " in str(
+        error.value
+    )
+    assert "present in the others, so the default 0 cannot be assumed" in str(error.value)
+
+
+def test_unusable_rescale_slope_names_the_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(pydicom.config.settings, "reading_validation_mode", pydicom.config.IGNORE)
+
+    def zero(ds, k):
+        if k == 3:
+            ds.RescaleSlope = "0"
+
+    info = _series(tmp_path, per_slice=zero)
+    with pytest.raises(InputError, match=r"slice_003\.dcm: RescaleSlope \(0028,1053\) = '0'"):
+        dicom.read_pet_suv(info, source="P01/basal")
 
 
 def test_mixed_orientation(tmp_path):

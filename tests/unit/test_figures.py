@@ -315,3 +315,143 @@ def test_save_figure_png_size_and_reproducible_bytes(km_curves, tmp_path):
 def test_save_figure_rejects_unknown_suffix(km_curves, tmp_path):
     with pytest.raises(InputError, match=r"\.jpg"):
         style.save_figure(plot_km(km_curves), tmp_path / "a.jpg")
+
+
+# --- small and degenerate cohorts: the figure is drawn and says why ------------------------------
+
+
+def _texts(fig) -> list[str]:
+    return [t.get_text() for ax in fig.axes for t in ax.texts] + [t.get_text() for t in fig.texts]
+
+
+def test_km_figure_without_cutpoint_draws_all_patients_and_says_why(tmp_path):
+    """No events: no cut-point; the single curve stays at 1, at risk = times >= t."""
+    patients = pd.DataFrame(
+        {
+            "patient_id": [f"P{i}" for i in range(5)],
+            "pfs_months": [3.0, 5.0, 8.0, 13.0, 20.0],
+            "progression": [0, 0, 0, 0, 0],
+            "wtv_ml_change_interim_pct": [-50, -20, np.nan, 5, 30],
+        }
+    )
+    fig, facts = km_figure(
+        patients,
+        "wtv_ml_change_interim_pct",
+        np.nan,
+        note="no events",
+        risk_times=[0, 6, 12, 18, 24],
+        path=tmp_path / "km.png",
+    )
+    ax = fig.axes[0]
+    assert ax.get_legend().get_title().get_text() == "no events: no Kaplan-Meier comparison"
+    (line,) = _by_gid(ax.lines, "km:all")
+    np.testing.assert_allclose(line.get_xdata(), [0, 3, 5, 13, 20])
+    np.testing.assert_allclose(line.get_ydata(), [1, 1, 1, 1, 1])
+    risk = [t.get_text() for t in _by_gid(fig.axes[1].texts, "at_risk:all")]
+    assert risk == ["4", "2", "2", "1", "0"]  # P2 has no value: left out
+    assert facts["n_low"] is None and np.isnan(facts["logrank_p"])
+    assert facts["excluded"] == 1
+    assert facts["message"] == "no events: no Kaplan-Meier comparison"
+    with Image.open(tmp_path / "km.png") as image:
+        assert image.format == "PNG"
+
+
+def test_km_figure_without_values_says_so():
+    patients = pd.DataFrame(
+        {"pfs_months": [3.0, 5.0], "progression": [1, 0], "tre_change_interim_pct": np.nan}
+    )
+    fig, facts = km_figure(patients, "tre_change_interim_pct", np.nan, note="no patient")
+    (message,) = [t for ax in fig.axes for t in ax.texts if t.get_gid() == "message"]
+    assert message.get_text().replace("\n", " ") == (
+        "no patient with a value of ΔTRE interim: no Kaplan-Meier comparison"
+    )
+    assert facts["excluded"] == 2
+
+
+def test_km_figure_prints_why_the_hr_is_missing(km_curves):
+    patients = pd.DataFrame(
+        {
+            "patient_id": [f"P{i}" for i in range(9)],
+            "pfs_months": [3, 5, 6, 8, 20, 15, 2, 4, 7],
+            "progression": [1, 1, 0, 1, 0, 1, 1, 1, 0],
+            "wtv_ml_change_interim_pct": [-50, -40, -30, -20, -15, -10, 5, 20, 60],
+        }
+    )
+    cox_row = {
+        "hr": np.nan,
+        "ci_low": np.nan,
+        "ci_high": np.nan,
+        "method": "not_estimable",
+        "note": "Firth fit did not converge (2 events, 1 coefficient)",
+    }
+    fig, facts = km_figure(patients, "wtv_ml_change_interim_pct", -10.0, cox_row=cox_row)
+    title = fig.axes[0].get_legend().get_title().get_text()
+    assert title.replace("\n", " ") == (
+        "Log-rank p = 0.266 HR not estimable: Firth fit did not converge (2 events, 1 coefficient)"
+    )
+    assert facts["logrank_p"] == pytest.approx(0.26636706, rel=1e-6)
+    assert facts["hr_ci"] is None
+
+
+def test_cutpoint_figure_without_cutpoint_shows_values_and_reason(waterfall_patients):
+    column = "wtv_ml_change_interim_pct"
+    curves = pd.DataFrame({"parameter": column, "candidate": [-35.0, 12.0], "statistic": np.nan})
+    cuts = pd.DataFrame(
+        {
+            "parameter": [column],
+            "cutpoint": [np.nan],
+            "statistic": [np.nan],
+            "p_naive": [np.nan],
+            "p_exact": [np.nan],
+            "note": ["no events"],
+        }
+    )
+    fig, facts = cutpoint_figure(curves, cuts, patients=waterfall_patients)
+    ax = fig.axes[0]
+    assert not [line for line in ax.lines if line.get_gid() in ("statistic", "chosen")]
+    (message,) = _by_gid(ax.texts, "message")
+    assert message.get_text() == "no events: no cut-point search"
+    (rug,) = _by_gid(ax.collections, "rug")
+    assert sorted(rug.get_offsets()[:, 0]) == [-80.0, -35.0, 12.0, 12.0, 245.0]
+    assert facts[column]["message"] == "no events: no cut-point search"
+    assert np.isnan(facts[column]["cutpoint"])
+
+
+def test_waterfall_without_values_says_so(waterfall_patients):
+    column = "tre_change_interim_pct"
+    patients = waterfall_patients.assign(**{column: np.nan})
+    fig, facts = waterfall_figure(patients, [column])
+    (message,) = _by_gid(fig.axes[0].texts, "message")
+    assert message.get_text() == "no patient with a value of ΔTRE interim"
+    assert facts[column]["n"] == 0 and facts[column]["excluded"] == 6
+
+
+def test_forest_not_estimable_rows_and_missing_ci():
+    uni = _cox([3.053, 3.567, 0.8], ["cox_efron", "not_estimable", "firth_profile"])
+    uni.loc[1, ["hr", "ci_low", "ci_high"]] = np.nan
+    uni.loc[2, ["ci_low", "ci_high"]] = np.nan
+    uni["note"] = [
+        "",
+        "no events",
+        "Firth-penalised fit, monotone likelihood: no events where x; profile-likelihood CI "
+        "not computable: Fisher information is rank deficient",
+        "",
+    ]
+    fig, facts = forest_plot({"Univariate": uni})
+    ax = next(a for a in fig.axes if any(t.get_text() == "Univariate" for t in a.texts))
+    assert not [
+        line for line in ax.lines if line.get_gid() == "hr:tre_change_interim_pct:dichotomised"
+    ]
+    # the CI that was not computed is not drawn as if it were infinite
+    (ci,) = _by_gid(ax.lines, "ci:suvmax_basal:dichotomised")
+    np.testing.assert_allclose(ci.get_xdata(), [0.8, 0.8])
+    assert not any(line.get_marker() in ("<", ">") for line in ax.lines)
+    texts = _texts(fig)
+    assert "not estimable" in texts and "0.80 (CI —)†" in texts
+    assert facts["notes"] == [
+        "† Monotone likelihood: Firth-penalised Cox regression, profile penalised-likelihood "
+        "95 % CI and likelihood-ratio p.",
+        "Not estimable: no events",
+        "profile-likelihood CI not computable: Fisher information is rank deficient",
+    ]
+    assert [t.get_text() for t in fig.texts if t.get_gid() == "footnote"] == facts["notes"][::-1]

@@ -70,3 +70,31 @@ def test_qc_figure_without_lesions_has_no_outline(tmp_path):
     empty.CopyInformation(labels)
     qc_figure(image, empty, None, title="NET01 interim", path=tmp_path / "qc.png")
     assert not red_pixels(matplotlib.image.imread(tmp_path / "qc.png")).any()
+
+
+def test_qc_figure_shows_geometry_warnings(tmp_path):
+    image, labels = phantom()
+    warning = (
+        "PET slice positions deviate up to 1.143 mm from an even grid (tolerance 0.343 mm = 10% "
+        "of the 3.429 mm spacing; steps 2.500-4.000 mm): resampled along z by linear "
+        "interpolation onto 7 slices at 4.000 mm"
+    )
+    plain = qc_figure(image, labels, None, title="NET01 basal", path=tmp_path / "plain.png")
+    figure = qc_figure(
+        image, labels, None, title="NET01 basal", path=tmp_path / "warn.png", warnings=[warning]
+    )
+    shown = [" ".join(t.get_text().split()) for t in figure.texts]
+    assert f"Warning: {warning}" in shown
+    assert [t.get_text() for t in plain.texts] == ["NET01 basal"]  # the title only
+
+    def orange(png):
+        red, green, blue = png[..., 0], png[..., 1], png[..., 2]
+        return (red > 0.7) & (green > 0.25) & (green < 0.5) & (blue < 0.2)
+
+    # Orange text below the views, which moved up to make room for it.
+    png = matplotlib.image.imread(tmp_path / "warn.png")
+    rows = np.nonzero(orange(png))[0]
+    view_bottom_row = png.shape[0] - figure.axes[0].get_window_extent().y0
+    assert rows.size > 20 and rows.min() > view_bottom_row
+    assert figure.axes[0].get_position().y0 > plain.axes[0].get_position().y0
+    assert not orange(matplotlib.image.imread(tmp_path / "plain.png")).any()

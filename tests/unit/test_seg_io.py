@@ -1,17 +1,18 @@
 """Tests of netpet.seg_io: label maps, RTSTRUCT (IBSI DRO), DICOM SEG round trip."""
 
 import copy
-from pathlib import Path
 
 import numpy as np
 import pydicom
 import pytest
 import SimpleITK as sitk
+from pet_dicom_fixtures import ibsi_dro_root
 
 from netpet.errors import InputError
 from netpet.seg_io import read_dicom_seg, read_label_map, read_rtstruct, write_dicom_seg
 
-DRO = Path("/work/shared/data/ibsi_suv_dro/DRO_0_0")
+DRO = ibsi_dro_root() / "DRO_0_0"
+SALT = "unit-test-salt-0123456789"
 needs_dro = pytest.mark.skipif(not DRO.exists(), reason="IBSI SUV DRO not available")
 
 
@@ -118,9 +119,15 @@ def test_dicom_seg_round_trip_without_identity(tmp_path, seg_type):
     label_img = sitk.GetImageFromArray(labels)
     label_img.CopyInformation(ref)
     path = tmp_path / "seg.dcm"
-    write_dicom_seg(
-        label_img, identified[::-1], path, patient_id="NET01", segmentation_type=seg_type
+    uid_map = write_dicom_seg(
+        label_img,
+        identified[::-1],
+        path,
+        patient_id="NET01",
+        uid_salt=SALT,
+        segmentation_type=seg_type,
     )
+    new_uid = dict(zip(uid_map.source_uid, uid_map.deidentified_uid, strict=True))
     back, names = read_dicom_seg(path, ref)
     assert np.array_equal(sitk.GetArrayFromImage(back), labels)
     assert names == {1: "lesion_1", 2: "lesion_2", 3: "lesion_3"}
@@ -132,13 +139,15 @@ def test_dicom_seg_round_trip_without_identity(tmp_path, seg_type):
         assert secret.encode() not in raw, secret
     seg = pydicom.dcmread(path)
     assert seg.PatientID == "NET01" and str(seg.PatientName) == "NET01^"
-    assert seg.StudyInstanceUID == source.StudyInstanceUID
+    assert seg.StudyInstanceUID == new_uid[source.StudyInstanceUID]
     referenced = {
         item.ReferencedSOPInstanceUID
         for series in seg.ReferencedSeriesSequence
         for item in series.ReferencedInstanceSequence
     }
-    assert referenced == {ds.SOPInstanceUID for ds in datasets}
+    assert referenced == {new_uid[ds.SOPInstanceUID] for ds in datasets}
+    for secret in new_uid:
+        assert secret.encode() not in raw, secret
 
 
 @needs_dro
@@ -147,9 +156,9 @@ def test_dicom_seg_rejects_gaps_and_wrong_series(tmp_path):
     gappy = sitk.GetImageFromArray(np.where(labels == 2, 5, labels).astype(np.uint16))
     gappy.CopyInformation(ref)
     with pytest.raises(InputError, match="without gaps"):
-        write_dicom_seg(gappy, datasets, tmp_path / "a.dcm", patient_id="NET01")
+        write_dicom_seg(gappy, datasets, tmp_path / "a.dcm", patient_id="NET01", uid_salt=SALT)
     ok = sitk.GetImageFromArray(labels)
     ok.CopyInformation(ref)
     with pytest.raises(InputError, match="slices"):
-        write_dicom_seg(ok, datasets[:-1], tmp_path / "b.dcm", patient_id="NET01")
+        write_dicom_seg(ok, datasets[:-1], tmp_path / "b.dcm", patient_id="NET01", uid_salt=SALT)
     assert not (tmp_path / "a.dcm").exists()

@@ -340,9 +340,88 @@ def test_injection_after_scan_is_an_error():
         factors(series(pet_header(injection_datetime="20250301120000")))
 
 
-def test_uptake_over_24_hours_is_an_error():
-    with pytest.raises(InputError, match="exceeds 24 h"):
+def test_uptake_over_the_half_life_limit_is_an_error():
+    # Injected two days before: 49.1 h > 6 x 4000 s = 6.7 h.
+    with pytest.raises(InputError) as error:
         factors(series(pet_header(injection_datetime="20250227100000")))
+    assert str(error.value) == (
+        f"{SOURCE}: uptake time 49.1 h exceeds 6 half-lives of the radionuclide (6 x 4000 s = "
+        "6.7 h, suv.max_uptake_half_lives): injection 10:00:00 2 day(s) before the scan date "
+        "(RadiopharmaceuticalStartDateTime (0018,1078)) vs scan reference time 11:06:40 "
+        "(SeriesDate (0008,0021)/SeriesTime (0008,0031)); check the header or set "
+        "injection_datetime in the samples sheet"
+    )
+
+
+def test_uptake_limit_is_in_half_lives_and_configurable():
+    # Uptake 3 h 06 min 40 s = 11200 s = 2.8 half-lives of 4000 s.
+    header = pet_header(injection_datetime="20250301080000")
+    f, prov = factors(series(header))
+    assert prov.uptake_time_s == 11200.0 and prov.max_uptake_s == 24000.0
+    assert f[0] == pytest.approx(80_000 / (200e6 * 2 ** (-2.8)), rel=1e-12)
+    with pytest.raises(InputError, match=r"uptake time 3\.1 h exceeds 2 half-lives.*= 2\.2 h"):
+        factors(series(header), max_uptake_half_lives=2)
+    # Ga-68 (4057.7 s): an uptake of 7 h is beyond 6 half-lives (6.76 h); 24 h no longer rules.
+    ga68 = pet_header(half_life_s=4057.7, injection_datetime="20250301040640")
+    with pytest.raises(InputError, match=r"uptake time 7\.0 h exceeds 6 half-lives.*6\.8 h"):
+        factors(series(ga68))
+
+
+def test_time_only_injection_after_series_start_is_not_read_as_the_day_before():
+    # The reported case: only RadiopharmaceuticalStartTime, 5 min after the series start.
+    # Read as the day before it would be 85,500 s of uptake (SUV x 2^21): an error instead.
+    header = pet_header(injection_datetime=None, injection_time="111140")
+    with pytest.raises(InputError) as error:
+        factors(series(header))
+    assert str(error.value) == (
+        f"{SOURCE}: injection time 11:11:40 from RadiopharmaceuticalStartTime (0018,1072) (no "
+        "RadiopharmaceuticalStartDateTime (0018,1078), so no date) is 5.0 min after the scan "
+        "reference time 11:06:40 (SeriesDate (0008,0021)/SeriesTime (0008,0031)); read as the "
+        "day before, the uptake time would be 23.9 h, more than the plausible 6.7 h "
+        "(suv.max_uptake_half_lives), so neither reading is plausible: check the header times "
+        "or set injection_datetime (ISO 8601) in the samples sheet"
+    )
+    # The samples sheet fixes it.
+    f, prov = factors(series(header), overrides={"injection_datetime": "2025-03-01T10:00:00"})
+    assert f == pytest.approx([8e-4, 8e-4], rel=1e-12)
+    # ADMIN images need no injection time: not an error.
+    header.DecayCorrection = "ADMIN"
+    f, prov = factors(series(header))
+    assert prov.uptake_time_s is None and f == pytest.approx([4e-4, 4e-4], rel=1e-12)
+
+
+def test_time_only_midnight_scan_still_reads_as_the_day_before():
+    # Injection 23:50:00 on 1 March, scan 00:40:00 on 2 March: 3000 s of uptake.
+    header = pet_header(
+        injection_datetime=None,
+        injection_time="235000",
+        series_date="20250302",
+        series_time="004000",
+    )
+    f, prov = factors(series(header))
+    assert prov.uptake_time_s == pytest.approx(3000.0)
+    assert prov.injection_time_source == "RadiopharmaceuticalStartTime, day before scan"
+    assert f[0] == pytest.approx(80_000 / (200e6 * 2 ** (-3000 / 4000)), rel=1e-12)
+
+
+def test_slice_errors_name_the_file():
+    def frames(ds, k):
+        ds.filename = f"/data/P07/pet/IM{k:04d}"
+        if k == 1:
+            del ds.AcquisitionTime
+
+    header = pet_header(decay_correction="NONE")
+    del header.AcquisitionDate
+    with pytest.raises(InputError, match=r"but file IM0001 has neither FrameReferenceTime"):
+        factors(series(header, per_slice=frames))
+
+    def philips(ds, k):
+        ds.filename = f"/data/P07/pet/IM{k:04d}"
+        if k == 0:
+            ds.add_new(0x70531009, "DS", "0.25")
+
+    with pytest.raises(InputError, match=r"missing in 1 of 2 slices \(file IM0001\)"):
+        factors(series(pet_header(units="CNTS"), per_slice=philips))
 
 
 def test_missing_injection_time_is_an_error_unless_admin():
@@ -376,5 +455,11 @@ def test_garbled_times_are_input_errors(monkeypatch):
     monkeypatch.setattr(pydicom.config.settings, "reading_validation_mode", pydicom.config.IGNORE)
     with pytest.raises(InputError, match=r"unreadable scan time.*AcquisitionTime \(0008,0032\)"):
         factors(series(pet_header(series_time="11h06")))
+
+    def named(ds, k):
+        ds.filename = f"/data/P07/pet/IM{k:04d}"
+
+    with pytest.raises(InputError, match=r"unreadable scan time: file IM0000: SeriesDate"):
+        factors(series(pet_header(series_time="11h06", acquisition_time="110640"), per_slice=named))
     with pytest.raises(InputError, match=r"RadiopharmaceuticalStartDateTime.*not a DICOM"):
         factors(series(pet_header(injection_datetime="yesterday")))

@@ -438,6 +438,54 @@ def test_noise_free_twin_differs_only_in_noise(cohort, tmp_path):
     assert values.mean() == pytest.approx(free.liver_suvmean[0], rel=0.01)
 
 
+def test_ge_jitter_variant_reads_back_its_truth(tmp_path):
+    """Opt-in ge_jitter: GE Discovery ST positions (0.01 mm, bed-boundary steps), true SUV."""
+    from netpet import dicom
+
+    assert "ge_jitter" not in default_settings()["header_variants"]
+    settings = {"preset": "tiny", "noise": False, "write_truth_suv": True}
+    rows = generate_patient(
+        tmp_path, "NET001", settings={**settings, "header_variants": ["ge_jitter"]}
+    )
+    assert set(rows["scans"].header_variant) == {"ge_jitter"}
+    for row in rows["samples"].itertuples():
+        pet, _ = _pick(tmp_path, row)  # pet_dicom is absolute here
+        assert (pet[0].Manufacturer, pet[0].ManufacturerModelName) == (
+            "GE MEDICAL SYSTEMS",
+            "Discovery ST",
+        )
+        ordered = sorted(pet, key=lambda d: float(d.ImagePositionPatient[2]))
+        z = np.array([float(d.ImagePositionPatient[2]) for d in ordered])
+        assert np.all(np.round(z, 2) == z)  # positions written to 0.01 mm
+        # 6 mm slices, beds of 24 slices: steps 6.00, and 5.92 then 6.02 at the two boundaries.
+        steps = np.round(np.diff(z), 2)
+        assert sorted(set(steps.tolist())) == [5.92, 6.0, 6.02]
+        assert np.flatnonzero(steps != 6.0).tolist() == [23, 47]
+        truth_image = sitk.ReadImage(
+            str(tmp_path / "truth/suv" / row.patient_id / f"{row.timepoint}.nii.gz")
+        )
+        truth_z = truth_image.GetOrigin()[2] + 6.0 * np.arange(len(z))
+        assert np.max(np.abs(z - truth_z)) <= 0.085 + 1e-4
+
+        info = dicom.select_pet(dicom.find_series([row.pet_dicom]), source="ge_jitter")
+        image, _ = dicom.read_pet_suv(info, source="ge_jitter")
+        geometry = dicom.check_geometry(info)
+        spacing = (z[-1] - z[0]) / (len(z) - 1)
+        error = np.max(np.abs(z - (z[0] + spacing * np.arange(len(z)))))
+        assert geometry.rule == "uniform" and geometry.warning is None
+        assert geometry.max_position_error_mm == pytest.approx(error, abs=1e-9)
+        # Each image slice within the stated tolerance of where the truth put it.
+        image_z = image.GetOrigin()[2] + image.GetSpacing()[2] * np.arange(len(z))
+        assert np.max(np.abs(image_z - truth_z)) <= geometry.position_tolerance_mm
+        assert np.max(np.abs(image_z - truth_z)) <= error + 0.085 + 1e-4
+        # The SUV is the truth, slice for slice, within the int16 storage step.
+        suv, step, _ = _suv_independent(pet)
+        truth = sitk.GetArrayFromImage(truth_image).astype(float)
+        got = sitk.GetArrayFromImage(image).astype(float)
+        assert np.all(np.abs(got - truth) <= 0.5 * step[:, None, None] + 1e-6 * truth + 1e-6)
+        np.testing.assert_allclose(got, suv, rtol=1e-6, atol=1e-6)
+
+
 @pytest.mark.parametrize("n", [3, 5, 6])
 def test_small_cohorts_keep_exact_marginals(n):
     table = draw_cohort({"n_patients": n, "n_men": 2, "age_median": 56, "n_progressions": 2})

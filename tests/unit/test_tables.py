@@ -367,3 +367,74 @@ def test_km_quantile_matches_r(time, event, expected):
 
     got = tables.km_quantile(survival.kaplan_meier(time, event))
     np.testing.assert_equal((got["median"], got["ci_low"], got["ci_high"]), expected)
+
+
+# --- small and degenerate cohorts: empty values with the reason ---------------------------------
+
+
+def test_cutpoint_summary_without_cutpoint_prints_dashes_and_note():
+    cuts = _cutpoints()
+    cuts["note"] = ["", "no events"]
+    cuts.loc[1, ["cutpoint", "statistic", *tables.CUTPOINT_P_LABELS]] = np.nan
+    cuts["n_low"] = pd.array([12, pd.NA], dtype="Int64")
+    cuts["n_high"] = pd.array([12, pd.NA], dtype="Int64")
+    table = tables.cutpoint_summary(cuts)
+    empty = table.display.iloc[1]
+    assert empty["n low/high"] == "—" and empty["Cut-point (low ≤ c)"] == "—"
+    assert empty["p exact (Gaussian process)"] == "—"
+    assert list(table.display["Note"]) == ["", "no events"]
+    assert table.display.iloc[0]["n low/high"] == "12/12"
+    # without notes there is no Note column
+    assert "Note" not in tables.cutpoint_summary(_cutpoints()).display.columns
+
+
+def test_cox_table_footnotes_say_why_values_are_missing():
+    cox = _cox()
+    cox["note"] = [
+        "no events",
+        "Firth-penalised fit, monotone likelihood: no events where x; profile-likelihood CI "
+        "not computable: Fisher information is rank deficient",
+        "Firth-penalised fit, monotone likelihood: no events where y",
+    ]
+    cox.loc[0, ["hr", "ci_low", "ci_high", "p_wald", "p_lr", "concordance", "ph_p"]] = np.nan
+    cox.loc[0, "method"] = "not_estimable"
+    cox.loc[1, ["ci_low", "ci_high"]] = np.nan
+    cox.loc[1, "method"] = "firth_profile"
+    table = tables.cox_table(cox)
+    assert list(table.display["HR (95 % CI)"]) == [
+        "not estimable",
+        "3.053 (CI —)†",
+        "0.050 (0.002–0.410)†",
+    ]
+    assert "Not estimable (no events): ΔWTV interim (continuous)." in table.footnotes
+    # the Firth explanation has its own footnote; the other reasons are listed by row
+    assert (
+        "profile-likelihood CI not computable: Fisher information is rank deficient: "
+        "ΔWTV interim (dichotomised)." in table.footnotes
+    )
+    assert not any("monotone likelihood: no events where" in note for note in table.footnotes)
+    assert table.data["note"].tolist() == cox["note"].tolist()
+
+
+def test_cox_table_bootstrap_footnote_counts_skipped_resamples():
+    bootstrap = pd.DataFrame(
+        {
+            "parameter": ["wtv_ml_change_interim_pct", "tre_basal"],
+            "hr_corrected": [2.1, np.nan],
+            "cut_stability": [0.3, np.nan],
+            "n_resamples": [500, 500],
+            "n_used": [480, 0],
+        }
+    )
+    table = tables.cox_table(_cox(), cutpoints=_cutpoints(), bootstrap=bootstrap)
+    assert list(table.display["HR optimism-corrected"]) == ["", "2.100", ""]
+    assert any(
+        "500 resamples, of which 0–480 per parameter had an admissible cut-point and an "
+        "estimable HR; the others were skipped" in note
+        for note in table.footnotes
+    )
+
+
+def test_format_hr_without_ci():
+    assert tables.format_hr(0.1154, np.nan, np.nan) == "0.115 (CI —)"
+    assert tables.format_hr(0.1154, np.nan, 2.0) == "0.115 (—–2.000)"

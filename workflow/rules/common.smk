@@ -4,6 +4,8 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import pandas as pd
+
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 
@@ -137,7 +139,7 @@ def scan_files(*columns, synthetic_dir):
     return inputs
 
 
-TOTALSEGMENTATOR_LABELS = "results/organs/{patient}/{timepoint}/totalsegmentator.nii.gz"
+TOTALSEGMENTATOR_LABELS = "results/organs/{patient}/{timepoint}/totalsegmentator_{modality}.nii.gz"
 
 
 def organ_map(wildcards):
@@ -152,11 +154,53 @@ def organ_map(wildcards):
     row = scan_row(wildcards)
     if row.get("organ_labels"):
         return "samples sheet", row["organ_labels"]
-    if config["organs"].get("totalsegmentator", {}).get("enabled", False) and (
-        row.get("ct_dicom") or row.get("mr_dicom")
-    ):
-        return "TotalSegmentator", TOTALSEGMENTATOR_LABELS.format(**wildcards)
+    modality = "ct" if row.get("ct_dicom") else "mr" if row.get("mr_dicom") else None
+    if modality and TOTALSEGMENTATOR_USABLE:
+        path = TOTALSEGMENTATOR_LABELS.format(
+            patient=wildcards.patient, timepoint=wildcards.timepoint, modality=modality
+        )
+        return "TotalSegmentator", path
     return None, None
+
+
+def _totalsegmentator_usable():
+    """Whether scans without organ_labels get TotalSegmentator maps; checked before any job.
+
+    Not installed or no weights: an error for segmentation methods that need organs; with
+    method import, a warning, and those scans go on without organs.
+    """
+    if SYNTHETIC or not config["organs"]["totalsegmentator"]["enabled"]:
+        return False
+    def column(name):
+        return SAMPLES[name].fillna("") if name in SAMPLES else pd.Series("", index=SAMPLES.index)
+
+    needs = column("organ_labels") == ""
+    modalities = {
+        modality
+        for modality in ("ct", "mr")
+        if (needs & (column(f"{modality}_dicom") != "")).any()
+    }
+    if not modalities:
+        return True
+    from netpet import totalsegmentator as ts
+
+    settings = ts.TotalSegmentatorSettings.from_dict(
+        {k: v for k, v in config["organs"]["totalsegmentator"].items() if k != "enabled"}
+    )
+    try:
+        ts.find_executable(settings.executable)
+        weights, source = ts.resolve_weights_dir(settings.weights_dir)
+        for modality in sorted(modalities):
+            task = ts.task_for_modality(modality)
+            ts.check_weights(weights, source, task=task, settings=settings)
+    except InputError as error:
+        if config["segmentation"]["method"] != "import":
+            raise WorkflowError(
+                f"{config['samples']}: {int(needs.sum())} scan(s) without organ_labels: {error}"
+            ) from None
+        logger.warning(f"{error}\nscans without organ_labels go on without organs")
+        return False
+    return True
 
 
 def organ_map_input(wildcards):
@@ -228,6 +272,7 @@ def _check_sheets():
         raise WorkflowError(f"{sheet}:\n  - " + "\n  - ".join(problems))
 
 
+TOTALSEGMENTATOR_USABLE = _totalsegmentator_usable()
 _check_sheets()
 
 
@@ -239,7 +284,44 @@ def segmentation_outputs():
     }
     if config["segmentation"]["export_dicom_seg"]:
         outputs["dicom_seg"] = "results/segmentation/{patient}/{timepoint}/lesions_seg.dcm"
+        # Source UIDs identify: their map to the SEG's UIDs stays outside results/.
+        outputs["uid_map"] = f"{PRIVATE_DIR}/uid_map/{{patient}}_{{timepoint}}.tsv"
     return outputs
+
+
+def dicom_seg_inputs():
+    """The secret that keys the DICOM SEG's UIDs, when DICOM SEG is exported."""
+    if config["segmentation"]["export_dicom_seg"]:
+        return {"uid_salt": UID_SALT}
+    return {}
+
+
+def _ensure_uid_salt():
+    """Create the UID secret once (never by a job: a re-run would change every UID).
+
+    Synthetic cohort: derived from its seed, so the default study is byte-identical on any
+    machine.  Your cohort: random, kept in the private folder; keep it with your results.
+    """
+    path = Path(UID_SALT)
+    if path.is_file() or not config["segmentation"]["export_dicom_seg"]:
+        return
+    import hashlib
+    import secrets
+
+    if SYNTHETIC:
+        seed = config["synthetic"]["seed"]
+        salt = hashlib.sha256(f"netpet synthetic cohort {seed}".encode()).hexdigest()
+    else:
+        salt = secrets.token_hex(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{salt}\n", encoding="utf-8")
+    path.chmod(0o600)
+    logger.info(f"created the DICOM SEG UID secret {path} (keep it private, with your results)")
+
+
+PRIVATE_DIR = config["deidentification"]["private_dir"].rstrip("/")
+UID_SALT = f"{PRIVATE_DIR}/uid_salt.txt"
+_ensure_uid_salt()
 
 
 def mip_patient():

@@ -12,6 +12,7 @@ rule pet_ct_to_nifti:
         suv_provenance="results/images/{patient}/{timepoint}/suv.json",
     params:
         suv_type=config["suv"]["type"],
+        max_uptake_half_lives=config["suv"]["max_uptake_half_lives"],
     log:
         "results/logs/pet_ct_to_nifti/{patient}_{timepoint}.log",
     benchmark:

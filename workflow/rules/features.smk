@@ -93,6 +93,7 @@ rule qc_picture:
         segmentation="results/segmentation/{patient}/{timepoint}/segmentation.json",
         liver_json="results/organs/{patient}/{timepoint}/liver_reference.json",
         liver_mask="results/organs/{patient}/{timepoint}/liver_reference.nii.gz",
+        suv_provenance="results/images/{patient}/{timepoint}/suv.json",
     output:
         report(
             "results/qc/{patient}_{timepoint}.png",

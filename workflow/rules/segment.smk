@@ -8,6 +8,7 @@ rule segment:
         organs="results/organs/{patient}/{timepoint}/organs_on_pet.nii.gz",
         liver_json="results/organs/{patient}/{timepoint}/liver_reference.json",
         liver_mask="results/organs/{patient}/{timepoint}/liver_reference.nii.gz",
+        **dicom_seg_inputs(),
     output:
         **segmentation_outputs(),
     params:

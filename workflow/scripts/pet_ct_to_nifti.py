@@ -15,6 +15,7 @@ if __name__ == "__main__":
             patient_id=snakemake.wildcards.patient,
             timepoint=snakemake.wildcards.timepoint,
             suv_type=snakemake.params.suv_type,
+            max_uptake_half_lives=snakemake.params.max_uptake_half_lives,
             pet_suv_path=snakemake.output.pet_suv,
             anatomy_dir=snakemake.output.anatomy,
             provenance_path=snakemake.output.suv_provenance,

@@ -18,6 +18,7 @@ if __name__ == "__main__":
             liver_json_path=snakemake.input.liver_json,
             liver_mask_path=snakemake.input.liver_mask,
             segmentation_info_path=snakemake.input.segmentation,
+            suv_provenance_path=snakemake.input.suv_provenance,
             suv_max=snakemake.params.suv_max,
             out=snakemake.output[0],
         )

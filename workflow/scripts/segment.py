@@ -22,4 +22,6 @@ if __name__ == "__main__":
             labels_out=snakemake.output.labels,
             info_out=snakemake.output.info,
             dicom_seg_out=snakemake.output.get("dicom_seg"),
+            uid_salt_path=snakemake.input.get("uid_salt"),
+            uid_map_out=snakemake.output.get("uid_map"),
         )

@@ -2,17 +2,66 @@
 
 Series are grouped by SeriesInstanceUID, never by folder or file name: files may lack
 extensions and one series may span folders.  Every header is read once (without pixels) while
-scanning; reading an image reads each of its files once more, with pixels.
+scanning; reading an image reads each of its files once more, with pixels.  Files that are not
+DICOM or cannot be read are skipped, but remembered by name: an error about a missing slice
+lists the skipped files of the series' folders.
 
 Geometry conventions: DICOM and SimpleITK use LPS patient coordinates in mm; SimpleITK origin
 and spacing are (x, y, z); numpy arrays from SimpleITK are (z, y, x).  Slices are sorted along
 the slice normal ``n = row direction x column direction`` so that the image's z axis points
 along ``n``.
+
+Slice positions (:func:`check_geometry`)
+----------------------------------------
+Scanners write ImagePositionPatient rounded (GE: to 0.01 mm) and whole-body PET is stitched
+from bed positions, so the steps between slices jitter (a GE Discovery ST: 3.27 mm slices,
+3.19 or 3.29 mm at bed boundaries).  How the reference readers treat this:
+
+* ITK's ImageSeriesReader (SimpleITK) spaces the slices evenly from the first to the last
+  position, ``(last - first) / (n - 1)``, and only warns ("Non uniform sampling or missing
+  slices detected") when a step differs from that by more than SpacingWarningRelThreshold
+  (1e-4) x the spacing; it never refuses, not even for a missing slice.
+* dcm2niix takes the first step as the spacing and accepts, silently, every step within
+  0.2 mm of it; beyond that it warns "Interslice distance varies in this volume" and writes,
+  besides the evenly spaced volume, an ``_Eq`` volume linearly interpolated onto equidistant
+  slices.
+* 3D Slicer measures how far each slice lies from the even grid (tolerance 0.001 mm) and
+  above that adds a transform that regularises (resamples) the volume.
+
+netpet's rule, for PET and CT alike: the even grid is ITK's, from the first to the last slice
+(a grid of the median step would let the error grow along the series: 0.4 mm at the end of
+the GE example, against 0.14 mm for ITK's grid).
+
+1. Every slice within :data:`POSITION_TOL_FRACTION` (10 %) of the spacing of that grid
+   (``max_position_error_mm <= position_tolerance_mm``): the image is the slices themselves on
+   that grid, no interpolation, the same voxel values as SimpleITK and dcm2niix give.  No
+   voxel is then placed more than a tenth of a slice from where the scanner put it (the GE
+   example: at most 0.14 mm of 3.27 mm).
+2. Otherwise, when no step exceeds 1.5 x the median step (e.g. a bed-overlap region with
+   another step): the slices are resampled along z by linear interpolation in physical
+   position (values of the PET activity or CT HU between the two neighbouring slices) onto an
+   even grid from the first to the last slice whose step is closest to the median step, as
+   dcm2niix's ``_Eq`` volume and Slicer's regularisation do.  The warning is recorded in
+   :attr:`Geometry.warning` (the provenance, the log and the QC picture).
+3. Refused, naming the series and the files: a step above 1.5 x the median (missing slices,
+   where ITK would stretch the volume), two images at one position with different content
+   (identical copies of an image are ignored, with a warning), mixed orientation or matrix,
+   in-plane shifts beyond 10 % of the pixel spacing (gantry tilt or mixed stacks), and a
+   slice count that contradicts NumberOfSlices (0054,0081) when the header gives it.
+
+Rescale (:func:`read_pet_suv`, :func:`read_ct`)
+-----------------------------------------------
+RescaleSlope (0028,1053) is Type 1 in the PET Image module: a PET file without it is an error
+naming the files (no default of 1 is assumed; one unscaled slice would be off by its slope).
+RescaleIntercept (0028,1052) of PET "shall be 0", so a missing one is 0.  For CT a missing
+slope/intercept means 1/0 only when every file lacks it; missing in some files only is an
+error naming them.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -34,13 +83,21 @@ ENHANCED_PET_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.130"
 ENHANCED_CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2.1"
 MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 
-SPACING_REL_TOL = 0.01
-"""Slice gaps may differ from the median gap by 1 % (or :data:`SPACING_ABS_TOL_MM`)."""
-SPACING_ABS_TOL_MM = 0.01
+POSITION_TOL_FRACTION = 0.1
+"""Slices within 10 % of the slice spacing of the even grid are read as they are (rule 1)."""
 MISSING_SLICE_FACTOR = 1.5
-"""A gap above 1.5 x the median gap means missing slices."""
+"""A step above 1.5 x the median step means missing slices."""
 ORIENTATION_TOL = 1e-4
 DUPLICATE_TOL_MM = 1e-3
+"""Slices closer than this along the normal are at the same position."""
+MAX_LISTED_FILES = 10
+"""At most this many file names in one message."""
+
+GEOMETRY_UNIFORM = "uniform"
+GEOMETRY_RESAMPLED = "resampled_z_linear"
+GEOMETRY_SINGLE_SLICE = "single_slice"
+
+_MODALITY_NAMES = {"PT": "PET", "CT": "CT"}
 
 
 @dataclass(frozen=True)
@@ -57,12 +114,21 @@ class SliceHeader:
 
 
 @dataclass(frozen=True)
+class SkippedFile:
+    """A file of a scanned folder that is not usable DICOM, and why."""
+
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
 class SeriesInfo:
     """One DICOM series found on disk, its files sorted along the slice normal.
 
     ``header`` is the header (no pixels) of the first file in that order.  ``slices`` holds the
     per-file geometry used by :func:`check_geometry`.  ``folders`` are the folders holding the
-    files (for messages only: grouping is by ``uid``).
+    files (for messages only: grouping is by ``uid``).  ``skipped_in_folders`` are the files of
+    those folders that were skipped as non-DICOM or unreadable (one may be a missing slice).
     """
 
     uid: str
@@ -79,6 +145,7 @@ class SeriesInfo:
     header: pydicom.Dataset = field(repr=False, compare=False)
     slices: tuple[SliceHeader, ...] = field(repr=False, compare=False, default=())
     folders: tuple[Path, ...] = ()
+    skipped_in_folders: tuple[SkippedFile, ...] = field(repr=False, compare=False, default=())
 
     def describe(self) -> str:
         """Short human-readable name for messages: description, UID, file count, folders."""
@@ -93,30 +160,77 @@ class SeriesInfo:
 
 @dataclass(frozen=True)
 class FolderScan:
-    """Result of :func:`scan_folders`: the series and how many files were skipped."""
+    """Result of :func:`scan_folders`: the series and the files skipped (counts and names)."""
 
     series: list[SeriesInfo]
     n_dicom_files: int
     n_non_dicom_files: int
     n_dicomdir_files: int
+    skipped: tuple[SkippedFile, ...] = ()
 
 
 @dataclass(frozen=True)
 class Geometry:
-    """Checked geometry of a series; spacing and origin (x, y, z) in mm, LPS."""
+    """Checked geometry of a series and how its slices become the image grid.
+
+    ``origin``, ``spacing`` (x, y, z) mm LPS, ``direction`` and ``size`` (x, y, z) describe
+    the image returned by the readers.  ``files`` are the source files used, sorted along the
+    normal, and ``positions_mm`` their positions along the normal (mm, same origin as
+    ``origin`` projected on the normal).  ``rule`` is :data:`GEOMETRY_UNIFORM` (the slices
+    themselves on the even grid), :data:`GEOMETRY_RESAMPLED` (linear interpolation along z) or
+    :data:`GEOMETRY_SINGLE_SLICE`; ``max_position_error_mm`` is the largest distance of a
+    source slice from the even grid from the first to the last slice.
+    """
 
     origin: tuple[float, float, float]
     spacing: tuple[float, float, float]
     direction: tuple[float, ...]
     size: tuple[int, int, int]
+    files: tuple[Path, ...] = ()
+    positions_mm: tuple[float, ...] = ()
+    rule: str = GEOMETRY_UNIFORM
+    max_position_error_mm: float = 0.0
+    position_tolerance_mm: float = 0.0
+    n_duplicates_ignored: int = 0
+    warning: str | None = None
+
+    @property
+    def resampled(self) -> bool:
+        """True when the image is interpolated along z from the source slices."""
+        return self.rule == GEOMETRY_RESAMPLED
+
+    def grid_positions_mm(self) -> np.ndarray:
+        """Positions (mm along the normal) of the image's slices, shape (size z,)."""
+        return self.positions_mm[0] + self.spacing[2] * np.arange(self.size[2])
+
+    def summary(self) -> dict:
+        """The provenance record (JSON-ready; no file names, no identifiers)."""
+        return {
+            "rule": self.rule,
+            "max_position_error_mm": round(self.max_position_error_mm, 6),
+            "position_tolerance_mm": round(self.position_tolerance_mm, 6),
+            "resampled": self.resampled,
+            "n_source_slices": len(self.files),
+            "n_slices": int(self.size[2]),
+            "spacing_z_mm": round(float(self.spacing[2]), 6),
+            "duplicates_ignored": self.n_duplicates_ignored,
+            "warning": self.warning,
+        }
+
+
+def _names(paths: Sequence[Path]) -> str:
+    """File names for a message, at most :data:`MAX_LISTED_FILES` of them."""
+    names = [Path(p).name for p in paths[:MAX_LISTED_FILES]]
+    more = f" and {len(paths) - MAX_LISTED_FILES} more" if len(paths) > MAX_LISTED_FILES else ""
+    return ", ".join(names) + more
 
 
 # ---------------------------------------------------------------------------------------------
 # Finding series
 
 
-def _read_header(path: Path) -> pydicom.Dataset | None:
-    """Header without pixels, or None for a non-DICOM file.
+def _read_header(path: Path) -> tuple[pydicom.Dataset | None, str | None]:
+    """Header without pixels, or None and the reason the file is not usable DICOM.
 
     A file is DICOM when it has the ``DICM`` preamble, or (raw data sets without preamble)
     when it starts with an element of group 0002 or 0008 and reads with ``force=True`` to a
@@ -125,20 +239,24 @@ def _read_header(path: Path) -> pydicom.Dataset | None:
     try:
         with open(path, "rb") as handle:
             start = handle.read(132)
-    except OSError:
-        return None
+    except OSError as error:
+        return None, f"unreadable file ({error.strerror or error})"
+    if not start:
+        return None, "empty file"
     preamble = start[128:132] == b"DICM"
     if not preamble and start[:2] not in (b"\x02\x00", b"\x08\x00"):
-        return None
+        return None, "not DICOM"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pydicom's guesses about raw files are expected
             ds = pydicom.dcmread(path, stop_before_pixels=True, force=not preamble)
-    except Exception:  # truncated or garbled file: not usable DICOM
-        return None
+    except Exception as error:  # truncated or garbled file: not usable DICOM
+        return None, f"unreadable DICOM ({type(error).__name__}: {error})"[:200]
     if "SOPClassUID" not in ds or "SeriesInstanceUID" not in ds:
-        return ds if getattr(ds, "file_meta", None) is not None and preamble else None
-    return ds
+        if getattr(ds, "file_meta", None) is not None and preamble:
+            return ds, None
+        return None, "DICOM without SOPClassUID/SeriesInstanceUID"
+    return ds, None
 
 
 def _floats(value, n: int) -> tuple[float, ...] | None:
@@ -185,11 +303,13 @@ def _sort_key(normal: np.ndarray | None):
 def scan_folders(folders: Iterable[str | os.PathLike]) -> FolderScan:
     """Walk ``folders`` recursively and group DICOM files into series by SeriesInstanceUID.
 
-    Each file's header is read once, without pixels.  Non-DICOM files and DICOMDIR files are
-    skipped and counted.  Walk order is sorted, so the result is deterministic.
+    Each file's header is read once, without pixels.  Non-DICOM and unreadable files and
+    DICOMDIR files are skipped; the skipped files are kept by name (with the reason) and
+    logged.  Walk order is sorted, so the result is deterministic.
     """
     groups: dict[str, list[tuple[SliceHeader, pydicom.Dataset]]] = {}
-    n_dicom = n_other = n_dicomdir = 0
+    n_dicom = n_dicomdir = 0
+    skipped: list[SkippedFile] = []
     seen: set[Path] = set()
     for folder in folders:
         folder = Path(folder)
@@ -204,9 +324,9 @@ def scan_folders(folders: Iterable[str | os.PathLike]) -> FolderScan:
             if path.name.upper() == "DICOMDIR":
                 n_dicomdir += 1
                 continue
-            ds = _read_header(path)
+            ds, reason = _read_header(path)
             if ds is None:
-                n_other += 1
+                skipped.append(SkippedFile(path, reason or "not DICOM"))
                 continue
             meta_class = getattr(getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", None)
             if meta_class == MEDIA_STORAGE_DIRECTORY:
@@ -214,20 +334,25 @@ def scan_folders(folders: Iterable[str | os.PathLike]) -> FolderScan:
                 continue
             uid = str(ds.get("SeriesInstanceUID", "") or "")
             if not uid:
-                n_other += 1
+                skipped.append(SkippedFile(path, "DICOM without SeriesInstanceUID"))
                 continue
             n_dicom += 1
             groups.setdefault(uid, []).append((_slice_header(path, ds), ds))
-    series = [_series_info(uid, items) for uid, items in groups.items()]
+    series = [_series_info(uid, items, skipped) for uid, items in groups.items()]
     series.sort(key=lambda s: (s.modality, s.series_description, s.uid))
     log.info(
-        "found %d series in %d DICOM files; skipped %d non-DICOM and %d DICOMDIR files",
+        "found %d series in %d DICOM files; skipped %d non-DICOM/unreadable and %d DICOMDIR files",
         len(series),
         n_dicom,
-        n_other,
+        len(skipped),
         n_dicomdir,
     )
-    return FolderScan(series, n_dicom, n_other, n_dicomdir)
+    if skipped:
+        log.info(
+            "skipped files: %s",
+            "; ".join(f"{s.path.name} ({s.reason})" for s in skipped[:MAX_LISTED_FILES]),
+        )
+    return FolderScan(series, n_dicom, len(skipped), n_dicomdir, tuple(skipped))
 
 
 def _walk(folder: Path) -> list[Path]:
@@ -238,13 +363,16 @@ def _walk(folder: Path) -> list[Path]:
     return paths
 
 
-def _series_info(uid: str, items: list[tuple[SliceHeader, pydicom.Dataset]]) -> SeriesInfo:
+def _series_info(
+    uid: str, items: list[tuple[SliceHeader, pydicom.Dataset]], skipped: Sequence[SkippedFile]
+) -> SeriesInfo:
     """Sort one series' files along the normal; keep the first file's header only."""
     orientation = next((h.orientation for h, _ in items if h.orientation is not None), None)
     normal = _normal(orientation) if orientation is not None else None
     items = sorted(items, key=_sort_key(normal))
     slices = tuple(h for h, _ in items)
     header = items[0][1]
+    folders = tuple(sorted({h.path.parent for h in slices}))
     return SeriesInfo(
         uid=uid,
         modality=str(header.get("Modality", "") or ""),
@@ -261,7 +389,8 @@ def _series_info(uid: str, items: list[tuple[SliceHeader, pydicom.Dataset]]) -> 
         n_files=len(slices),
         header=header,
         slices=slices,
-        folders=tuple(sorted({h.path.parent for h in slices})),
+        folders=folders,
+        skipped_in_folders=tuple(s for s in skipped if s.path.parent in folders),
     )
 
 
@@ -276,7 +405,7 @@ def _multi(value) -> list:
 def find_series(folders: Iterable[str | os.PathLike]) -> list[SeriesInfo]:
     """All DICOM series under ``folders`` (recursive), grouped by SeriesInstanceUID.
 
-    See :func:`scan_folders`, which also returns the counts of skipped files.
+    See :func:`scan_folders`, which also returns the skipped files.
     """
     return scan_folders(folders).series
 
@@ -392,12 +521,20 @@ def select_ct(
 
 
 def check_geometry(info: SeriesInfo) -> Geometry:
-    """Check that a series forms one regular 3-D grid and return that grid.
+    """Check that a series forms one 3-D volume and decide its image grid.
 
-    One ImageOrientationPatient; the same Rows, Columns and PixelSpacing; no two slices at the
-    same position; no missing slices (gap > 1.5 x the median gap); uniform gaps (within 1 % of
-    the median or 0.01 mm); slices stacked straight along the normal (no gantry tilt).
-    Positions are along the slice normal, in mm.
+    See the module docstring for the rule.  Checks: ImagePositionPatient and
+    ImageOrientationPatient in every file; one orientation; the same Rows, Columns and
+    PixelSpacing; images at one position identical (then all but the first are ignored) or
+    refused; no step above 1.5 x the median step (missing slices); the slice count equal to
+    NumberOfSlices (0054,0081) when given; slices stacked straight along the normal (no
+    gantry tilt).  Reads pixel data only of images that share a position.
+
+    Returns
+    -------
+    Geometry
+        The grid of the image the readers return, the source files and positions, and how
+        the grid was made (``rule``, ``max_position_error_mm``, ``warning``).
 
     Raises
     ------
@@ -405,15 +542,15 @@ def check_geometry(info: SeriesInfo) -> Geometry:
         Naming the series (description, SeriesInstanceUID, folders), the problem and the slice
         positions and files involved.
     """
-    slices = info.slices
+    slices = list(info.slices)
     name = info.describe()
     if not slices:
         raise InputError(f"{name}: no image files")
-    missing = [s.path.name for s in slices if s.position is None or s.orientation is None]
+    missing = [s.path for s in slices if s.position is None or s.orientation is None]
     if missing:
         raise InputError(
             f"{name}: files without ImagePositionPatient/ImageOrientationPatient "
-            f"(0020,0032)/(0020,0037): {missing[:5]}; not an image volume"
+            f"(0020,0032)/(0020,0037): {_names(missing)}; not an image volume"
         )
     reference = np.asarray(slices[0].orientation)
     odd = [
@@ -427,70 +564,223 @@ def check_geometry(info: SeriesInfo) -> Geometry:
             "remove the extra images"
         )
     for attribute in ("rows", "columns", "pixel_spacing"):
-        values = {getattr(s, attribute) for s in slices}
-        if len(values) > 1 or None in values:
+        first_file: dict[str, Path] = {}
+        for s in slices:
+            first_file.setdefault(str(getattr(s, attribute)), s.path)
+        if len(first_file) > 1 or "None" in first_file:
+            found = ", ".join(f"{value} in {path.name}" for value, path in first_file.items())
             raise InputError(
-                f"{name}: {attribute} differs between files or is missing: "
-                f"{sorted(map(str, values))}; the series is not one volume"
+                f"{name}: {attribute} differs between files or is missing: {found}; "
+                "the series is not one volume"
             )
     normal = _normal(reference)
     along = np.array([float(np.dot(normal, s.position)) for s in slices])
-    if len(slices) > 1:
+    slices, along, n_ignored = _drop_identical_duplicates(info, slices, along)
+    warnings_found = []
+    if n_ignored:
+        warnings_found.append(
+            f"{n_ignored} duplicate image(s) with identical content at the position of another "
+            "image ignored"
+        )
+    n = len(slices)
+    row_spacing, column_spacing = slices[0].pixel_spacing
+    _check_number_of_slices(info, n, along, slices)
+    if n > 1:
         gaps = np.diff(along)
-        duplicates = np.flatnonzero(gaps < DUPLICATE_TOL_MM)
-        if duplicates.size:
-            i = int(duplicates[0])
-            raise InputError(
-                f"{name}: duplicate slice position {along[i]:.3f} mm along the normal "
-                f"({slices[i].path.name}, {slices[i + 1].path.name}; "
-                f"{duplicates.size} duplicate(s)); "
-                "remove the duplicate images"
-            )
         median = float(np.median(gaps))
-        missing_gaps = np.flatnonzero(gaps > MISSING_SLICE_FACTOR * median)
-        if missing_gaps.size:
-            where = ", ".join(
-                f"{along[i]:.3f}-{along[i + 1]:.3f} mm" for i in missing_gaps[:5].tolist()
-            )
-            raise InputError(
-                f"{name}: missing slices: gap(s) larger than {MISSING_SLICE_FACTOR} x the "
-                f"median spacing {median:.3f} mm between positions {where}; export the "
-                "complete series"
-            )
-        tolerance = max(SPACING_REL_TOL * median, SPACING_ABS_TOL_MM)
-        uneven = np.flatnonzero(np.abs(gaps - median) > tolerance)
-        if uneven.size:
-            where = ", ".join(
-                f"{along[i]:.3f}-{along[i + 1]:.3f} mm ({gaps[i]:.3f} mm)"
-                for i in uneven[:5].tolist()
-            )
-            raise InputError(
-                f"{name}: non-uniform slice spacing (median {median:.3f} mm, tolerance "
-                f"{tolerance:.3f} mm) at {where}; resample the series or export it again"
-            )
+        _check_no_gap(info, along, slices, gaps, median)
         # Positions must lie on the line origin + k * spacing * normal.
         first = np.asarray(slices[0].position)
         offsets = np.array([np.asarray(s.position) - first for s in slices])
         in_plane = offsets - np.outer(offsets @ normal, normal)
-        if np.max(np.abs(in_plane)) > max(tolerance, 0.01):
+        in_plane_tolerance = POSITION_TOL_FRACTION * min(row_spacing, column_spacing)
+        if np.max(np.abs(in_plane)) > in_plane_tolerance:
             k = int(np.argmax(np.max(np.abs(in_plane), axis=1)))
             raise InputError(
                 f"{name}: slices are shifted in-plane (gantry tilt or mixed stacks): "
-                f"{slices[k].path.name} is offset by {in_plane[k].round(3).tolist()} mm; "
-                "tilted series are not supported: export a tilt-corrected series"
+                f"{slices[k].path.name} is offset by {in_plane[k].round(3).tolist()} mm "
+                f"(tolerance {in_plane_tolerance:.3f} mm); tilted series are not supported: "
+                "export a tilt-corrected series"
             )
-        spacing_z = median
+        even_spacing = (along[-1] - along[0]) / (n - 1)
+        error = float(np.max(np.abs(along - (along[0] + even_spacing * np.arange(n)))))
+        tolerance = POSITION_TOL_FRACTION * even_spacing
+        if error <= tolerance:
+            rule, spacing_z, size_z = GEOMETRY_UNIFORM, even_spacing, n
+        else:
+            rule = GEOMETRY_RESAMPLED
+            steps = max(1, round((along[-1] - along[0]) / median))
+            spacing_z, size_z = (along[-1] - along[0]) / steps, steps + 1
+            modality = _MODALITY_NAMES.get(info.modality, info.modality)
+            warnings_found.append(
+                f"{modality} slice positions deviate up to {error:.3f} mm from an even grid "
+                f"(tolerance {tolerance:.3f} mm = {POSITION_TOL_FRACTION:.0%} of the "
+                f"{even_spacing:.3f} mm spacing; steps {gaps.min():.3f}-{gaps.max():.3f} mm): "
+                f"resampled along z by linear interpolation onto {size_z} slices at "
+                f"{spacing_z:.3f} mm"
+            )
     else:
         thickness = info.header.get("SliceThickness")
         spacing_z = float(thickness) if thickness else 1.0
-    row_spacing, column_spacing = slices[0].pixel_spacing
+        rule, size_z, error, tolerance = GEOMETRY_SINGLE_SLICE, 1, 0.0, 0.0
     direction = np.column_stack([reference[:3], reference[3:], normal])
     return Geometry(
         origin=tuple(float(v) for v in slices[0].position),
-        spacing=(column_spacing, row_spacing, spacing_z),
+        spacing=(column_spacing, row_spacing, float(spacing_z)),
         direction=tuple(float(v) for v in direction.ravel()),
-        size=(int(slices[0].columns), int(slices[0].rows), len(slices)),
+        size=(int(slices[0].columns), int(slices[0].rows), int(size_z)),
+        files=tuple(s.path for s in slices),
+        positions_mm=tuple(float(v) for v in along),
+        rule=rule,
+        max_position_error_mm=error,
+        position_tolerance_mm=float(tolerance),
+        n_duplicates_ignored=n_ignored,
+        warning="; ".join(warnings_found) or None,
     )
+
+
+def _drop_identical_duplicates(
+    info: SeriesInfo, slices: list[SliceHeader], along: np.ndarray
+) -> tuple[list[SliceHeader], np.ndarray, int]:
+    """Keep the first of images at one position when they are identical, else refuse.
+
+    Identical: the same rescaled pixel values (pixel data, RescaleSlope, RescaleIntercept),
+    as when one image was exported twice.
+    """
+    if len(slices) < 2:
+        return slices, along, 0
+    keep = [0]
+    for k in range(1, len(slices)):
+        if along[k] - along[keep[-1]] >= DUPLICATE_TOL_MM:
+            keep.append(k)
+            continue
+        first = slices[keep[-1]].path
+        if not _same_image(first, slices[k].path):
+            positions = np.diff(along) < DUPLICATE_TOL_MM
+            raise InputError(
+                f"{info.describe()}: duplicate slice position {along[k]:.3f} mm along the "
+                f"normal ({first.name}, {slices[k].path.name}; {int(positions.sum())} "
+                "duplicate(s)) with different content: images of another acquisition or "
+                "reconstruction share the SeriesInstanceUID; remove the duplicate images"
+            )
+    kept = [slices[k] for k in keep]
+    return kept, along[keep], len(slices) - len(kept)
+
+
+def _same_image(path_a: Path, path_b: Path) -> bool:
+    """True when two files hold the same rescaled image."""
+    images = []
+    for path in (path_a, path_b):
+        try:
+            ds = pydicom.dcmread(path, force=True)
+            pixels = ds.pixel_array
+        except Exception as error:
+            raise InputError(f"{path}: cannot read the pixel data: {error}") from error
+        images.append((str(ds.get("RescaleSlope")), str(ds.get("RescaleIntercept")), pixels))
+    (slope_a, intercept_a, a), (slope_b, intercept_b, b) = images
+    return (slope_a, intercept_a) == (slope_b, intercept_b) and np.array_equal(a, b)
+
+
+def _skipped_hint(info: SeriesInfo) -> str:
+    skipped = info.skipped_in_folders
+    if not skipped:
+        return ""
+    listed = "; ".join(f"{s.path.name} ({s.reason})" for s in skipped[:MAX_LISTED_FILES])
+    more = (
+        f"; and {len(skipped) - MAX_LISTED_FILES} more" if len(skipped) > MAX_LISTED_FILES else ""
+    )
+    return (
+        f"; {len(skipped)} non-DICOM/unreadable file(s) in the folder: {listed}{more}; "
+        "one of them may be the missing slice"
+    )
+
+
+def _number_of_slices(info: SeriesInfo) -> int | None:
+    value = info.header.get("NumberOfSlices")
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _check_no_gap(info, along, slices, gaps, median) -> None:
+    missing_gaps = np.flatnonzero(gaps > MISSING_SLICE_FACTOR * median)
+    if not missing_gaps.size:
+        return
+    where = ", ".join(
+        f"{along[i]:.3f}-{along[i + 1]:.3f} mm ({slices[i].path.name}, {slices[i + 1].path.name})"
+        for i in missing_gaps[:5].tolist()
+    )
+    expected = _number_of_slices(info)
+    count = (
+        f"; NumberOfSlices (0054,0081) is {expected}, {len(slices)} slices found"
+        if expected is not None
+        else ""
+    )
+    raise InputError(
+        f"{info.describe()}: missing slices: gap(s) larger than {MISSING_SLICE_FACTOR} x the "
+        f"median spacing {median:.3f} mm between positions {where}{count}{_skipped_hint(info)}; "
+        "export the complete series"
+    )
+
+
+def _check_number_of_slices(info: SeriesInfo, n: int, along, slices) -> None:
+    """The slice count against NumberOfSlices (0054,0081) when the header gives it (PET)."""
+    expected = _number_of_slices(info)
+    if expected is None or expected == n:
+        return
+    if n > 1:
+        # A gap names the missing slices more precisely than the count.
+        gaps = np.diff(along)
+        _check_no_gap(info, along, slices, gaps, float(np.median(gaps)))
+    if n < expected:
+        raise InputError(
+            f"{info.describe()}: NumberOfSlices (0054,0081) is {expected} but {n} slices were "
+            f"found: {expected - n} slice(s) missing (at the ends of the series: the slice "
+            f"positions have no gap){_skipped_hint(info)}; export the complete series"
+        )
+    raise InputError(
+        f"{info.describe()}: {n} slices but NumberOfSlices (0054,0081) is {expected}: "
+        f"{n - expected} image(s) too many, so images of another acquisition or reconstruction "
+        "share the SeriesInstanceUID (a mixed series); export the series again or remove the "
+        "extra images"
+    )
+
+
+def interpolate_slices(
+    volume_zyx: np.ndarray, positions_mm: Sequence[float], grid_mm: Sequence[float]
+) -> np.ndarray:
+    """Linear interpolation along z of slices at ``positions_mm`` onto ``grid_mm``.
+
+    ``out[j] = (1 - w) * volume[k] + w * volume[k + 1]`` with ``positions[k] <= grid[j] <=
+    positions[k + 1]`` and ``w = (grid[j] - positions[k]) / (positions[k + 1] -
+    positions[k])``.  Grid points outside the positions take the nearest end slice.
+
+    Parameters
+    ----------
+    volume_zyx : numpy.ndarray, shape (n, y, x)
+        Slices in increasing position order.
+    positions_mm, grid_mm : sequence of float
+        Increasing positions (mm along the slice normal) of the slices and of the output.
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (len(grid_mm), y, x)
+    """
+    positions = np.asarray(positions_mm, dtype=float)
+    grid = np.asarray(grid_mm, dtype=float)
+    if len(positions) != volume_zyx.shape[0]:
+        raise ValueError("one position per slice is needed")
+    if len(positions) == 1:
+        return np.repeat(volume_zyx[:1].astype(np.float32), len(grid), axis=0)
+    upper = np.clip(np.searchsorted(positions, grid, side="right"), 1, len(positions) - 1)
+    lower = upper - 1
+    weight = (grid - positions[lower]) / (positions[upper] - positions[lower])
+    weight = np.clip(weight, 0.0, 1.0)
+    out = np.empty((len(grid), *volume_zyx.shape[1:]), dtype=np.float32)
+    for j, (k, w) in enumerate(zip(lower.tolist(), weight.tolist(), strict=True)):
+        out[j] = (1.0 - w) * volume_zyx[k].astype(np.float64) + w * volume_zyx[k + 1]
+    return out
 
 
 def _image(array_zyx: np.ndarray, geometry: Geometry) -> sitk.Image:
@@ -501,19 +791,65 @@ def _image(array_zyx: np.ndarray, geometry: Geometry) -> sitk.Image:
     return image
 
 
+def _rescale_value(ds, keyword: str, tag: str, path: Path) -> float | None:
+    """RescaleSlope/RescaleIntercept of one file; None when absent or empty."""
+    value = ds.get(keyword)
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number) or (keyword == "RescaleSlope" and number == 0.0):
+        raise InputError(
+            f"{path}: {keyword} {tag} = {value!r} is not a usable number; re-export the series"
+        )
+    return number
+
+
+def _check_rescale_present(info: SeriesInfo, missing: dict[str, list[Path]], n: int) -> None:
+    """The rule of the module docstring for absent RescaleSlope/RescaleIntercept."""
+    pet = info.modality == "PT"
+    for keyword, tag in (("RescaleSlope", "(0028,1053)"), ("RescaleIntercept", "(0028,1052)")):
+        paths = missing[keyword]
+        if not paths:
+            continue
+        if pet and keyword == "RescaleSlope":
+            raise InputError(
+                f"{info.describe()}: {keyword} {tag} is missing in {len(paths)} of {n} files: "
+                f"{_names(paths)}; it is Type 1 in the PET Image module (no default value), so "
+                "these slices cannot be scaled: re-export the PET series"
+            )
+        if not pet and len(paths) < n:
+            raise InputError(
+                f"{info.describe()}: {keyword} {tag} is missing in {len(paths)} of {n} files "
+                f"({_names(paths)}) but present in the others, so the default "
+                f"{1 if keyword == 'RescaleSlope' else 0} cannot be assumed for them: re-export "
+                "the series"
+            )
+
+
 def _read_pixels(
     info: SeriesInfo, geometry: Geometry, *, dtype, int16_if_exact: bool = False
 ) -> tuple[np.ndarray, list]:
-    """Read every file once: rescaled pixels (z, y, x) and the headers (pixel data dropped).
+    """Read every source file once: rescaled pixels (z, y, x) and headers (pixels dropped).
 
+    The volume holds the source slices (``geometry.files``, in order), not yet interpolated.
     With ``int16_if_exact`` the volume stays int16 while every slice's rescaled values are
     integers within int16 (CT in HU), and switches to ``dtype`` at the first slice that is not.
     """
-    columns, rows, n = geometry.size
+    columns, rows, _ = geometry.size
+    n = len(geometry.files)
     volume = np.empty((n, rows, columns), dtype=np.int16 if int16_if_exact else dtype)
     headers = []
-    for k, path in enumerate(info.files):
-        ds = pydicom.dcmread(path, force=True)
+    missing: dict[str, list[Path]] = {"RescaleSlope": [], "RescaleIntercept": []}
+    for k, path in enumerate(geometry.files):
+        try:
+            ds = pydicom.dcmread(path, force=True)
+        except Exception as error:
+            raise InputError(
+                f"{path}: cannot be read any more ({error}); was it changed?"
+            ) from error
         if str(ds.get("SeriesInstanceUID", "")) != info.uid:
             raise InputError(f"{path}: changed on disk since the folder scan (other series)")
         if int(ds.get("NumberOfFrames", 1) or 1) != 1:
@@ -527,8 +863,14 @@ def _read_pixels(
             ) from error
         if pixels.shape != (rows, columns):
             raise InputError(f"{path}: pixel data shape {pixels.shape} != ({rows}, {columns})")
-        slope = float(ds.get("RescaleSlope", 1.0) or 1.0)
-        intercept = float(ds.get("RescaleIntercept", 0.0) or 0.0)
+        slope = _rescale_value(ds, "RescaleSlope", "(0028,1053)", path)
+        intercept = _rescale_value(ds, "RescaleIntercept", "(0028,1052)", path)
+        if slope is None:
+            missing["RescaleSlope"].append(path)
+            slope = 1.0
+        if intercept is None:
+            missing["RescaleIntercept"].append(path)
+            intercept = 0.0
         if volume.dtype == np.int16:
             if slope == 1.0 and intercept.is_integer():
                 values = pixels.astype(np.int32) + int(intercept)
@@ -541,7 +883,28 @@ def _read_pixels(
         volume[k] = pixels * slope + intercept
         del ds.PixelData
         headers.append(ds)
+    _check_rescale_present(info, missing, n)
     return volume, headers
+
+
+def _log_geometry(name: str, geometry: Geometry) -> None:
+    if geometry.warning:
+        log.warning("%s: %s", name, geometry.warning)
+    elif geometry.max_position_error_mm > DUPLICATE_TOL_MM:
+        log.info(
+            "%s: slice positions within %.3f mm of an even grid (tolerance %.3f mm): read "
+            "without interpolation",
+            name,
+            geometry.max_position_error_mm,
+            geometry.position_tolerance_mm,
+        )
+
+
+def _on_grid(volume_zyx: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """The source slices on the image grid: as they are, or interpolated along z."""
+    if not geometry.resampled:
+        return volume_zyx
+    return interpolate_slices(volume_zyx, geometry.positions_mm, geometry.grid_positions_mm())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -554,11 +917,14 @@ def read_pet_suv(
     suv_type: str = "bw",
     overrides: Mapping | None = None,
     source: str | None = None,
+    max_uptake_half_lives: float = suv_module.MAX_UPTAKE_HALF_LIVES,
 ) -> tuple[sitk.Image, suv_module.SuvProvenance]:
     """Read a PET series as an SUV image (float32, LPS) with the provenance of its SUV.
 
     Each file is read once; per-slice RescaleSlope/Intercept are applied in floating point and
     the per-slice SUV factors of :func:`netpet.suv.suv_scale_factors` multiply the slices.
+    Slices off an even grid are then interpolated along z (see :func:`check_geometry`; the
+    warning is logged and reported by :func:`scan_header_summary`).
 
     Parameters
     ----------
@@ -570,6 +936,9 @@ def read_pet_suv(
         Samples-sheet values winning over the header (see :func:`netpet.suv.suv_scale_factors`).
     source : str, optional
         Names the scan in error messages; defaults to the series description.
+    max_uptake_half_lives : float
+        Longest plausible uptake time in half-lives of the radionuclide (config
+        ``suv.max_uptake_half_lives``; see :func:`netpet.suv.suv_scale_factors`).
 
     Returns
     -------
@@ -581,21 +950,28 @@ def read_pet_suv(
     geometry = check_geometry(series)
     volume, headers = _read_pixels(series, geometry, dtype=np.float64)
     factors, provenance = suv_module.suv_scale_factors(
-        headers, suv_type=suv_type, overrides=overrides, source=source
+        headers,
+        suv_type=suv_type,
+        overrides=overrides,
+        source=source,
+        max_uptake_half_lives=max_uptake_half_lives,
     )
     volume *= factors[:, None, None]
-    return _image(volume.astype(np.float32), geometry), provenance
+    _log_geometry(source, geometry)
+    return _image(_on_grid(volume, geometry).astype(np.float32), geometry), provenance
 
 
-def read_ct(series: SeriesInfo) -> sitk.Image:
+def read_ct(series: SeriesInfo, *, source: str | None = None) -> sitk.Image:
     """Read a CT series in Hounsfield units, (z, y, x) slices along the normal, LPS geometry.
 
     int16 when every slice's rescale is integral and the values fit, else float32 (keeps a
-    whole-body CT at half the memory).
+    whole-body CT at half the memory); float32 when interpolated along z (see
+    :func:`check_geometry`).  ``source`` names the scan in the log.
     """
     geometry = check_geometry(series)
     volume, _ = _read_pixels(series, geometry, dtype=np.float32, int16_if_exact=True)
-    return _image(volume, geometry)
+    _log_geometry(source or f"CT '{series.series_description}'", geometry)
+    return _image(_on_grid(volume, geometry), geometry)
 
 
 _INTERPOLATORS = {"linear": sitk.sitkLinear, "nearest": sitk.sitkNearestNeighbor}
@@ -642,6 +1018,11 @@ def scan_header_summary(
     description, units, decay correction, reconstruction, matrix and voxel size, radionuclide,
     and (from ``provenance``) dose, weight, times relative to injection in seconds.  Never
     patient name, ID, birth date, accession number, institution, physicians, UIDs or dates.
+
+    ``"geometry"`` is :meth:`Geometry.summary` (how the slices became the image grid: ``rule``,
+    ``max_position_error_mm``, ``position_tolerance_mm``, ``resampled``, ``n_source_slices``,
+    ``n_slices``, ``spacing_z_mm``, ``duplicates_ignored``, ``warning``), or None when the
+    series is not a readable volume.
     """
     ds = series.header
     item = suv_module._radiopharmaceutical(ds)
@@ -685,6 +1066,7 @@ def scan_header_summary(
         "slice_thickness_mm": number("SliceThickness"),
         "spacing_xyz_mm": None if geometry is None else list(geometry.spacing),
         "size_xyz": None if geometry is None else list(geometry.size),
+        "geometry": None if geometry is None else geometry.summary(),
     }
     if provenance is not None:
         summary.update(
@@ -696,9 +1078,25 @@ def scan_header_summary(
                 "height_m": provenance.height_m,
                 "half_life_s": provenance.half_life_s,
                 "uptake_time_s": provenance.uptake_time_s,
+                "max_uptake_s": provenance.max_uptake_s,
                 "scan_reference_time_source": provenance.scan_reference_time_source,
                 "injection_time_source": provenance.injection_time_source,
                 "overrides_applied": list(provenance.overrides_applied),
             }
         )
     return summary
+
+
+def geometry_warnings(summary: Mapping) -> list[str]:
+    """Geometry warnings of a provenance record (e.g. for the QC picture).
+
+    ``summary`` is either one :func:`scan_header_summary` or the per-scan record holding them
+    under ``"pet"`` and ``"ct"``; returns the non-empty ``geometry.warning`` texts, PET first.
+    """
+    parts = [summary.get(key) for key in ("pet", "ct")] if "pet" in summary else [summary]
+    found = []
+    for part in parts:
+        geometry = (part or {}).get("geometry") or {}
+        if geometry.get("warning"):
+            found.append(str(geometry["warning"]))
+    return found

@@ -103,6 +103,7 @@ def ingest_scan(
     patient_id: str,
     timepoint: str,
     suv_type: str,
+    max_uptake_half_lives: float = 6.0,
     pet_suv_path: str | os.PathLike,
     anatomy_dir: str | os.PathLike,
     provenance_path: str | os.PathLike,
@@ -117,6 +118,9 @@ def ingest_scan(
         ``pet_series_uid`` / ``mr_series_uid`` and SUV overrides.
     suv_type
         ``bw``, ``lbm`` or ``bsa`` (see :func:`netpet.suv.suv_scale_factors`).
+    max_uptake_half_lives
+        Longest plausible uptake time in half-lives of the radionuclide (config
+        ``suv.max_uptake_half_lives``; see :func:`netpet.dicom.read_pet_suv`).
     pet_suv_path
         SUV NIfTI (float32, PET grid).
     anatomy_dir
@@ -169,12 +173,16 @@ def ingest_scan(
         )
     overrides = {k: row.get(k) for k in OVERRIDE_KEYS}
     pet_suv, provenance = dicom.read_pet_suv(
-        pet, suv_type=suv_type, overrides=overrides, source=source
+        pet,
+        suv_type=suv_type,
+        overrides=overrides,
+        source=source,
+        max_uptake_half_lives=max_uptake_half_lives,
     )
     record = {"patient_id": patient_id, "timepoint": timepoint, "modality": modality}
     with atomic_dir(anatomy_dir) as tmp_dir:
         if anatomy is not None:
-            image = dicom.read_ct(anatomy)
+            image = dicom.read_ct(anatomy, source=f"{scan} {modality.upper()}")
             outside = CT_OUTSIDE_HU if modality == "ct" else 0.0
             on_pet = dicom.resample_to(image, pet_suv, default_value=outside)
             native_name, on_pet_name = ANATOMY_FILES[modality]

@@ -12,6 +12,8 @@ Arrays are numpy (z, y, x); SimpleITK spacing and points are (x, y, z) mm, LPS.
 from __future__ import annotations
 
 import os
+import textwrap
+from collections.abc import Sequence
 
 import numpy as np
 import SimpleITK as sitk
@@ -28,6 +30,8 @@ _PROJECTED_AXIS = {"coronal": 1, "sagittal": 2}
 _HORIZONTAL_XYZ = {"coronal": 0, "sagittal": 1}
 OUTLINE_COLOUR = "#ff0000"
 LIVER_COLOUR = "#0072b2"
+WARNING_COLOUR = "#d55e00"
+WARNING_FONT_SIZE = 8
 
 
 def _check_axis_aligned(image: sitk.Image) -> None:
@@ -124,6 +128,7 @@ def qc_figure(
     suv_max: float = 15.0,
     height_in: float = 6.0,
     dpi: int = 100,
+    warnings: Sequence[str] = (),
 ) -> Figure:
     """Write a PNG with coronal and sagittal SUV MIPs, lesion outlines and the liver sphere.
 
@@ -143,6 +148,9 @@ def qc_figure(
         Upper end of the SUV window (inverted grey, 0 = white).
     height_in, dpi : float, int
         Figure height in inches and resolution; the width follows the two views' aspect.
+    warnings : sequence of str
+        Shown below the views in orange, e.g. the geometry warning of a PET resampled along
+        z (:func:`netpet.dicom.geometry_warnings` of the scan's provenance).
 
     Returns
     -------
@@ -171,7 +179,27 @@ def qc_figure(
                 )
             )
     figure.suptitle(title, fontsize=10)
-    figure.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.9, wspace=0.05)
+    bottom = 0.02
+    if warnings:
+        # Characters per line from the figure width (a character is ~0.6 x the font size).
+        width_chars = max(40, int(figure.get_figwidth() * 72 / (0.6 * WARNING_FONT_SIZE)))
+        lines = [
+            line
+            for text in warnings
+            for line in textwrap.wrap(f"Warning: {text}", width_chars) or [""]
+        ]
+        line_height = 1.3 * WARNING_FONT_SIZE / 72 / figure.get_figheight()
+        figure.text(
+            0.01,
+            0.01,
+            "\n".join(lines),
+            color=WARNING_COLOUR,
+            fontsize=WARNING_FONT_SIZE,
+            ha="left",
+            va="bottom",
+        )
+        bottom = min(0.5, 0.03 + line_height * len(lines))
+    figure.subplots_adjust(left=0.02, right=0.98, bottom=bottom, top=0.9, wspace=0.05)
     with atomic_path(path) as tmp:
         figure.savefig(tmp, format="png", dpi=dpi)
     return figure

@@ -259,6 +259,8 @@ def segment_step(
     labels_out: str | os.PathLike,
     info_out: str | os.PathLike,
     dicom_seg_out: str | os.PathLike | None = None,
+    uid_salt_path: str | os.PathLike | None = None,
+    uid_map_out: str | os.PathLike | None = None,
 ) -> None:
     """Segment the tumour lesions of one scan (or import them) and write the label map.
 
@@ -272,8 +274,10 @@ def segment_step(
         NIfTI label map (uint16, lesions 1..N by descending SUVmax) and a JSON record of the
         method, its parameters and per-lesion thresholds.
     dicom_seg_out
-        When given, the label map is also written as DICOM SEG referencing the PET series
-        (de-identified: the study's patient ID only).
+        When given, the label map is also written as DICOM SEG referencing the PET series,
+        de-identified (:func:`netpet.seg_io.write_dicom_seg`): its UIDs are keyed hashes with
+        the secret in ``uid_salt_path``, and the source -> new UID map goes to
+        ``uid_map_out`` (outside results/: it holds source UIDs).
     """
     suv = _read(pet_suv_path)
     organs = _read(organs_path)
@@ -285,7 +289,9 @@ def segment_step(
         lesion_labels = relabel_by_suvmax(
             suv, _imported_mask(row.get("tumour_mask") or "", suv, scan=scan)
         )
-        info = {"settings": {"method": IMPORT_METHOD, "tumour_mask": Path(row["tumour_mask"]).name}}
+        # The mask's file name may carry identity (doe_john.nii): record only its kind.
+        kind = "".join(Path(row["tumour_mask"]).suffixes[-2:]).lstrip(".") or "DICOM"
+        info = {"settings": {"method": IMPORT_METHOD, "tumour_mask": f"samples sheet ({kind})"}}
         info["lesion_count"] = int(sitk.GetArrayViewFromImage(lesion_labels).max())
     else:
         lesion_labels, info = segment_tumours(
@@ -304,6 +310,8 @@ def segment_step(
             scan=scan,
             method=json.dumps(info["settings"], sort_keys=True, default=str),
             segmentation_type=settings.get("dicom_seg_type", "BINARY"),
+            uid_salt_path=uid_salt_path,
+            uid_map_out=uid_map_out,
         )
     write_image(labels_out, lesion_labels)
     write_json(info_out, info)
@@ -339,14 +347,16 @@ def _write_dicom_seg(
             source=f"{scan} ({row['pet_dicom']})",
             series_uid=row.get("pet_series_uid"),
         )
+        geometry = dicom.check_geometry(pet)
         uid_map = seg_io.write_dicom_seg(
-            lesion_labels,
-            [s.path for s in pet.slices],
+            _labels_on_source_slices(lesion_labels, geometry),
+            list(geometry.files),
             path,
             patient_id=patient_id,
             uid_salt=uid_salt,
             method=method,
             segmentation_type=segmentation_type,
+            position_tolerance_mm=max(0.01, geometry.max_position_error_mm + 1e-3),
         )
     except InputError as error:
         message = str(error)
@@ -356,6 +366,28 @@ def _write_dicom_seg(
     if uid_map_out is not None:
         seg_io.write_uid_map(uid_map_out, uid_map)
     return uid_map
+
+
+def _labels_on_source_slices(lesion_labels: sitk.Image, geometry) -> sitk.Image:
+    """The label map on the PET's own slices, which a DICOM SEG must reference.
+
+    Unchanged when the image uses the slices as they are; when the PET was resampled along z
+    (irregular slice positions, :func:`netpet.dicom.check_geometry`), each source slice takes
+    the labels of the nearest image slice, on an even grid from the first to the last source
+    slice (every source slice lies within ``max_position_error_mm`` of it).
+    """
+    if not geometry.resampled:
+        return lesion_labels
+    positions = np.asarray(geometry.positions_mm, dtype=float)
+    grid = geometry.grid_positions_mm()
+    nearest = np.rint((positions - grid[0]) / geometry.spacing[2]).astype(int)
+    nearest = np.clip(nearest, 0, grid.size - 1)
+    out = sitk.GetImageFromArray(sitk.GetArrayViewFromImage(lesion_labels)[nearest])
+    out.SetOrigin(lesion_labels.GetOrigin())
+    out.SetDirection(lesion_labels.GetDirection())
+    step = (positions[-1] - positions[0]) / max(positions.size - 1, 1)
+    out.SetSpacing((*lesion_labels.GetSpacing()[:2], float(step)))
+    return out
 
 
 def features_step(
@@ -449,10 +481,18 @@ def qc_step(
     segmentation_info_path: str | os.PathLike,
     suv_max: float,
     out: str | os.PathLike,
+    suv_provenance_path: str | os.PathLike | None = None,
 ) -> None:
-    """QC picture of one scan: SUV MIPs, lesion outlines and the liver reference."""
+    """QC picture of one scan: SUV MIPs, lesion outlines and the liver reference.
+
+    Geometry warnings of the conversion (slices resampled along z) from ``suv.json`` are
+    printed on the picture.
+    """
     from netpet.qc import qc_figure
 
+    warnings = []
+    if suv_provenance_path is not None:
+        warnings = dicom.geometry_warnings(json.loads(Path(suv_provenance_path).read_text()))
     method = json.loads(Path(segmentation_info_path).read_text())["settings"]["method"]
     qc_figure(
         _read(pet_suv_path),
@@ -461,4 +501,5 @@ def qc_step(
         title=f"{patient_id} {timepoint} ({method})",
         path=out,
         suv_max=suv_max,
+        warnings=warnings,
     )

@@ -7,7 +7,11 @@ Import, always onto the PET grid (nearest neighbour):
 - DICOM SEG (highdicom): :func:`read_dicom_seg`.
 
 Export: :func:`write_dicom_seg` writes a lesion label map as DICOM SEG referencing the PET
-series, without any patient identity (the study's patient ID replaces name and ID).
+series, de-identified by the DICOM Basic Application Level Confidentiality Profile (the
+study's patient ID replaces name and ID, dates are removed, UIDs are replaced by keyed hashes
+of the source UIDs: :func:`deidentified_uid`); a scan without lesions gets a valid SEG with
+one empty segment.  The source -> de-identified UID map it returns holds source UIDs and
+belongs outside ``results/`` (:func:`write_uid_map`).
 
 Arrays are numpy (z, y, x); SimpleITK spacing and points are (x, y, z) mm, LPS.
 """
@@ -15,58 +19,22 @@ Arrays are numpy (z, y, x); SimpleITK spacing and points are (x, y, z) mm, LPS.
 from __future__ import annotations
 
 import copy
+import hashlib
+import hmac
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pydicom
 import SimpleITK as sitk
 from matplotlib.path import Path as PolygonPath
 
 from netpet import __version__
 from netpet.errors import InputError
-from netpet.io import atomic_path
+from netpet.io import atomic_path, write_tsv
 from netpet.organs import resample_labels_to
-
-# Attributes that identify a patient, an institution or staff: emptied (or removed) in
-# every exported object.  PatientID and PatientName are replaced by the study patient ID.
-IDENTITY_KEYWORDS = (
-    "PatientBirthDate",
-    "PatientBirthTime",
-    "PatientAddress",
-    "PatientTelephoneNumbers",
-    "PatientMotherBirthName",
-    "OtherPatientIDs",
-    "OtherPatientNames",
-    "OtherPatientIDsSequence",
-    "IssuerOfPatientID",
-    "PatientComments",
-    "MilitaryRank",
-    "BranchOfService",
-    "MedicalRecordLocator",
-    "AccessionNumber",
-    "IssuerOfAccessionNumberSequence",
-    "InstitutionName",
-    "InstitutionAddress",
-    "InstitutionalDepartmentName",
-    "InstitutionCodeSequence",
-    "ReferringPhysicianName",
-    "ReferringPhysicianAddress",
-    "ReferringPhysicianTelephoneNumbers",
-    "PerformingPhysicianName",
-    "NameOfPhysiciansReadingStudy",
-    "PhysiciansOfRecord",
-    "RequestingPhysician",
-    "OperatorsName",
-    "StationName",
-    "StudyID",
-    "RequestAttributesSequence",
-    "ReferencedPatientSequence",
-    "ReferencedStudySequence",
-)
-
-_EMPTY_TYPE2 = ("PatientBirthDate", "AccessionNumber", "ReferringPhysicianName", "StudyID")
 
 # Segmentation types written by write_dicom_seg.
 SEG_TYPES = ("BINARY", "LABELMAP")
@@ -256,28 +224,140 @@ def read_label_map_image(image: sitk.Image, reference: sitk.Image, *, source: st
     return resampled
 
 
-def deidentify(dataset: pydicom.Dataset, patient_id: str) -> pydicom.Dataset:
-    """Copy of ``dataset`` with the study ``patient_id`` as PatientID / PatientName and the
-    :data:`IDENTITY_KEYWORDS` removed or emptied (type 2 attributes are kept empty)."""
-    out = copy.deepcopy(dataset)
-    for keyword in IDENTITY_KEYWORDS:
-        if keyword in out:
-            delattr(out, keyword)
-    out.PatientID = patient_id
-    out.PatientName = f"{patient_id}^"  # trailing caret: a single-component name
-    # Type 2 attributes of the patient / study modules: present but empty.
-    for keyword in _EMPTY_TYPE2:
-        setattr(out, keyword, "")
-    return out
+# --- Export: de-identified DICOM SEG -------------------------------------------------------
+
+NO_LESION_LABEL = "no lesion segmented"
+"""Label of the one, empty segment written for a scan without lesions (complete response)."""
+
+DUMMY_CONTENT_DATE = "19000101"
+DUMMY_CONTENT_TIME = "000000"
+"""Content Date / Time of every SEG: type 1, so a dummy value replaces the date (PS3.15 E)."""
+
+UID_MAP_COLUMNS = ("source_uid", "deidentified_uid", "kind")
+MIN_UID_SALT_CHARS = 16
+
+# The only attributes of a PET slice that reach the SEG (besides the replaced UIDs): what
+# highdicom needs to place and describe the frames; nothing that identifies anyone.
+_SOURCE_KEEP = (
+    "SOPClassUID",
+    "Modality",
+    "Rows",
+    "Columns",
+    "ImagePositionPatient",
+    "ImageOrientationPatient",
+    "PixelSpacing",
+    "SliceThickness",
+    "SpacingBetweenSlices",
+    "LossyImageCompression",
+    "LossyImageCompressionRatio",
+    "LossyImageCompressionMethod",
+)
+# Type 2 attributes of the Patient, General Study and Frame of Reference modules: present
+# but empty (Basic Profile action Z).
+_EMPTY_TYPE2 = (
+    "PatientBirthDate",
+    "PatientSex",
+    "StudyDate",
+    "StudyTime",
+    "AccessionNumber",
+    "ReferringPhysicianName",
+    "StudyID",
+    "PositionReferenceIndicator",
+)
+# Source UIDs replaced by deidentified_uid(), with their kind in the UID map.
+_UID_KINDS = (
+    ("StudyInstanceUID", "study"),
+    ("SeriesInstanceUID", "series"),
+    ("FrameOfReferenceUID", "frame_of_reference"),
+    ("SOPInstanceUID", "sop_instance"),
+)
+_DEIDENTIFICATION_METHOD = (
+    "Basic Application Confidentiality Profile (PS3.15 E)",
+    "netpet: UIDs replaced by keyed hash; dates removed",
+)
 
 
-def _sorted_source_slices(datasets, labels: sitk.Image):
-    """Sort PET datasets along the slice normal and match them to the label map's slices."""
+def deidentified_uid(source_uid: str, uid_salt: str) -> str:
+    """The UID that replaces ``source_uid`` in exported objects.
+
+    ``2.25.`` followed by the decimal value of a UUID (ITU-T X.667, DICOM PS3.5 B.2) made
+    from the first 128 bits of ``HMAC-SHA256(key=uid_salt, message=source_uid)`` with the
+    version and variant bits of an RFC 9562 version-8 UUID; at most 44 characters.  The
+    same source UID and salt always give the same UID, so references stay consistent
+    between objects and runs; without the salt the source UID can be neither recovered
+    nor confirmed.
+
+    Parameters
+    ----------
+    source_uid : str
+        Any UID (or other string) to replace.
+    uid_salt : str
+        The study's secret (see :func:`read_uid_salt`).
+    """
+    digest = hmac.new(uid_salt.encode(), str(source_uid).encode(), hashlib.sha256).digest()
+    value = int.from_bytes(digest[:16], "big")
+    value = (value & ~(0xF << 76)) | (0x8 << 76)  # version 8
+    value = (value & ~(0x3 << 62)) | (0x2 << 62)  # variant 10 (RFC 9562)
+    return f"2.25.{value}"
+
+
+def check_uid_salt(uid_salt, *, source: str = "uid_salt") -> str:
+    """Return ``uid_salt`` if it is a string of at least :data:`MIN_UID_SALT_CHARS`."""
+    if not isinstance(uid_salt, str) or len(uid_salt.strip()) < MIN_UID_SALT_CHARS:
+        raise InputError(
+            f"{source}: the UID salt must be a secret string of at least "
+            f'{MIN_UID_SALT_CHARS} characters (e.g. the output of `python -c "import '
+            'secrets; print(secrets.token_hex(32))"`), kept outside results/'
+        )
+    return uid_salt.strip()
+
+
+def read_uid_salt(path: str | os.PathLike) -> str:
+    """Read the study's UID salt: the first line of a text file, stripped.
+
+    Raises
+    ------
+    InputError
+        Missing file, or a salt shorter than :data:`MIN_UID_SALT_CHARS` characters.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise InputError(f"{path}: cannot read the UID salt file ({error})") from error
+    return check_uid_salt(text.strip().split("\n")[0], source=str(path))
+
+
+def write_uid_map(path: str | os.PathLike, uid_map: pd.DataFrame) -> None:
+    """Write the table returned by :func:`write_dicom_seg` as TSV, atomically.
+
+    It holds source UIDs: keep it outside ``results/``.
+    """
+    write_tsv(path, uid_map.loc[:, list(UID_MAP_COLUMNS)])
+
+
+def _describe(ds: pydicom.Dataset, k: int) -> str:
+    filename = getattr(ds, "filename", None)
+    return f"PET slice {k} ({filename})" if isinstance(filename, str) else f"PET slice {k}"
+
+
+def _sorted_source_slices(datasets, labels: sitk.Image, *, tolerance_mm: float = 0.01):
+    """Sort PET datasets along the slice normal and match them to the label map's slices.
+
+    Each slice must lie within ``tolerance_mm`` of its label-map slice (scanners round
+    positions; :func:`netpet.dicom.check_geometry` accepts jitter within 10 % of the spacing).
+    """
     if len(datasets) != labels.GetSize()[2]:
         raise InputError(
             f"PET series has {len(datasets)} slices but the label map {labels.GetSize()[2]}: "
             "give the PET datasets the label map was made on"
         )
+    required = ("ImagePositionPatient", "ImageOrientationPatient", "Rows", "Columns")
+    required += tuple(keyword for keyword, _ in _UID_KINDS)
+    for k, ds in enumerate(datasets):
+        missing = [keyword for keyword in required if not ds.get(keyword)]
+        if missing:
+            raise InputError(f"{_describe(ds, k)} lacks {missing}: not a usable PET slice")
     orientation = np.asarray(datasets[0].ImageOrientationPatient, dtype=float)
     normal = np.cross(orientation[:3], orientation[3:])
     positions = [np.asarray(d.ImagePositionPatient, dtype=float) for d in datasets]
@@ -285,15 +365,87 @@ def _sorted_source_slices(datasets, labels: sitk.Image):
     datasets = [datasets[i] for i in order]
     for k, ds in enumerate(datasets):
         expected = labels.TransformIndexToPhysicalPoint((0, 0, k))
-        if not np.allclose(np.asarray(ds.ImagePositionPatient, float), expected, atol=0.01):
+        if not np.allclose(np.asarray(ds.ImagePositionPatient, float), expected, atol=tolerance_mm):
             raise InputError(
-                f"PET slice {k} (SOP {ds.SOPInstanceUID}) Image Position (0020,0032) "
-                f"{list(ds.ImagePositionPatient)} does not match the label map grid "
-                f"{list(expected)}: the label map is not on this PET series' grid"
+                f"{_describe(ds, k)} Image Position (0020,0032) "
+                f"{[float(v) for v in ds.ImagePositionPatient]} does not match the label map "
+                f"grid {list(expected)}: the label map is not on this PET series' grid"
             )
         if (int(ds.Columns), int(ds.Rows)) != labels.GetSize()[:2]:
-            raise InputError(f"PET slice {k}: Rows/Columns differ from the label map size")
+            raise InputError(
+                f"{_describe(ds, k)}: Rows/Columns {int(ds.Rows)}/{int(ds.Columns)} differ "
+                f"from the label map size {labels.GetSize()[:2]} (x, y)"
+            )
     return datasets
+
+
+def _deidentified_source(ds: pydicom.Dataset, new_uids: dict[str, str], patient_id: str):
+    """A PET slice header reduced to what the SEG needs, its UIDs replaced.
+
+    Built by inclusion (only :data:`_SOURCE_KEEP`), so nothing else of the source, private
+    tags included, can reach the SEG through highdicom's copying of patient, study and
+    equipment attributes.
+    """
+    out = pydicom.Dataset()
+    for keyword in _SOURCE_KEEP:
+        if keyword in ds:
+            setattr(out, keyword, copy.deepcopy(ds[keyword].value))
+    for keyword, _ in _UID_KINDS:
+        setattr(out, keyword, new_uids[str(ds[keyword].value)])
+    out.PatientID = patient_id
+    out.PatientName = f"{patient_id}^"  # trailing caret: a single-component name
+    for keyword in _EMPTY_TYPE2:
+        setattr(out, keyword, "")
+    return out
+
+
+def _seg_uids(content_key: str, series_uid: str, uid_salt: str) -> tuple[str, str, str]:
+    """Series, SOP instance and dimension organisation UIDs of one SEG.
+
+    Derived from the source series and a digest of the SEG's content, so a changed
+    segmentation of the same PET gets new UIDs while the same one gets the same UIDs.
+    """
+    return tuple(
+        deidentified_uid(f"netpet-seg:{role}:{series_uid}:{content_key}", uid_salt)
+        for role in ("series", "instance", "dimension-organization")
+    )
+
+
+def _string_values(dataset: pydicom.Dataset):
+    """(keyword, VR, value) of every non-binary element of ``dataset``, sequences included."""
+    for element in dataset:
+        if element.VR == "SQ":
+            for item in element.value:
+                yield from _string_values(item)
+        elif element.value is not None and element.VR not in ("OB", "OW", "OF", "OD", "UN"):
+            values = element.value if element.VM > 1 else [element.value]
+            for value in values:
+                yield element.keyword, element.VR, str(value)
+
+
+def _check_export(seg: pydicom.Dataset, ours: set[str]) -> None:
+    """Refuse to write a SEG holding a foreign UID or a date/time other than the dummies.
+
+    A UID must be ours or a registered DICOM UID; dates and times empty or the dummy
+    Content Date/Time.  Guards the de-identification and the determinism against library
+    changes (a source UID copied, a random UID or the clock's time added).
+    """
+    allowed_dates = ("", DUMMY_CONTENT_DATE, DUMMY_CONTENT_TIME)
+    foreign = sorted(
+        {
+            keyword
+            for keyword, vr, value in [*_string_values(seg.file_meta), *_string_values(seg)]
+            if (
+                vr == "UI"
+                and value not in ours
+                and pydicom.uid.UID(value).name == value
+                and keyword != "ImplementationClassUID"
+            )
+            or (vr in ("DA", "DT", "TM") and value not in allowed_dates)
+        }
+    )
+    if foreign:
+        raise RuntimeError(f"DICOM SEG export: unexpected UID or date in {foreign}; not written")
 
 
 def write_dicom_seg(
@@ -302,65 +454,128 @@ def write_dicom_seg(
     path: str | os.PathLike,
     *,
     patient_id: str,
+    uid_salt: str,
     segment_names: dict[int, str] | None = None,
     series_description: str = "netpet tumour segmentation",
     segmentation_type: str = "BINARY",
     method: str = "",
     series_number: int = 900,
-) -> None:
-    """Write a lesion label map as DICOM SEG referencing the PET series, de-identified.
+    position_tolerance_mm: float = 0.01,
+) -> pd.DataFrame:
+    """Write a lesion label map as a de-identified DICOM SEG referencing the PET series.
 
     One segment per lesion (segment number = lesion label, category "Morphologically
     abnormal structure", type "Neoplasm"); ``BINARY`` (default, widely read) or ``LABELMAP``
-    (DICOM 2024, compact).  Patient and study attributes come from the PET (so viewers
-    attach the SEG to the study) after :func:`deidentify`: PatientID and PatientName are
-    the study's ``patient_id``; birth date, accession number, institution and physicians are
-    emptied.  UIDs are kept: they are needed for referencing.
+    (DICOM 2024, compact).  Frames are placed by the PET slices' geometry (per-frame Plane
+    Position, shared Plane Orientation and Pixel Measures).
+
+    **No lesion** (a complete response): one segment labelled :data:`NO_LESION_LABEL` with
+    one all-zero frame per PET slice.  The Segmentation IOD (PS3.3 C.8.20) needs at least
+    one segment (Segment Sequence, type 1) and at least one frame (Number of Frames > 0,
+    C.7.6.6), but no non-zero pixel; highdicom writes every frame when all are empty.
+
+    **De-identification**, DICOM PS3.15 Annex E Basic Application Level Confidentiality
+    Profile, no options (Deidentification Method Code 113100):
+
+    - patient: PatientID and PatientName = ``patient_id``; birth date and sex empty (type 2);
+      no other patient, study-participant, institution, staff or device attribute of the
+      source is copied (the SEG is built from headers reduced to geometry);
+    - dates: removed, not shifted.  Study Date/Time empty (type 2); Series, Acquisition
+      and Instance Creation date/time absent (type 3); Content Date/Time (type 1 in the
+      Segmentation IOD) the dummy :data:`DUMMY_CONTENT_DATE` / :data:`DUMMY_CONTENT_TIME`;
+      Longitudinal Temporal Information Modified = ``REMOVED``;
+    - UIDs: the study, series, frame-of-reference and every referenced SOP instance UID
+      are replaced by :func:`deidentified_uid` of the source UID, so the SEG's references
+      (Referenced Series Sequence, per-frame Derivation Image / Source Image Sequences)
+      point to the PET as de-identified with the same salt.  The SEG's own series, SOP
+      instance and dimension organisation UIDs derive from the source series UID and a
+      digest of the SEG's content;
+    - Patient Identity Removed = ``YES``, Deidentification Method (text and code).
+
+    Nothing comes from the clock: the same inputs give a byte-identical file.
 
     Parameters
     ----------
     labels : SimpleITK.Image
-        Lesion label map on the PET grid (labels 1..N, every number present).
+        Lesion label map on the PET grid (labels 1..N, every number present; all zero for
+        a scan without lesions).
     pet_datasets : sequence of pydicom.Dataset or paths
         The PET series' slices the label map was made on (any order).
     path : path-like
         Output ``.dcm`` file, written atomically.
     patient_id : str
         Study patient ID (written as PatientID and PatientName).
+    uid_salt : str
+        The study's secret for :func:`deidentified_uid` (at least
+        :data:`MIN_UID_SALT_CHARS` characters).
     segment_names : dict, optional
-        ``{label: name}``; default ``lesion_<label>``.
+        ``{label: name}``; default ``lesion_<label>`` (:data:`NO_LESION_LABEL` when empty).
     segmentation_type : {"BINARY", "LABELMAP"}
     method : str
         Segmentation method, recorded as the algorithm's parameters.
+    position_tolerance_mm : float
+        Largest distance (mm) between a PET slice's position and its label-map slice.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The UID map, columns :data:`UID_MAP_COLUMNS`: ``source_uid``, ``deidentified_uid``,
+        ``kind`` (``study``, ``series``, ``frame_of_reference``, ``sop_instance``); one row
+        per distinct source UID, PET slices in slice order.  It holds source UIDs: keep it
+        outside ``results/`` (:func:`write_uid_map`).
+
+    Raises
+    ------
+    InputError
+        Unknown segmentation type, short salt, label numbers with gaps, PET slices that do
+        not match the label map (count, positions, size) or lack UIDs/geometry.
     """
     import highdicom as hd
     from pydicom.sr.codedict import codes
 
     if segmentation_type not in SEG_TYPES:
         raise InputError(f"segmentation_type {segmentation_type!r} not one of {SEG_TYPES}")
+    uid_salt = check_uid_salt(uid_salt)
     datasets = [
         d if isinstance(d, pydicom.Dataset) else pydicom.dcmread(str(d), stop_before_pixels=True)
         for d in pet_datasets
     ]
-    datasets = _sorted_source_slices(datasets, labels)
+    datasets = _sorted_source_slices(datasets, labels, tolerance_mm=position_tolerance_mm)
     array = sitk.GetArrayFromImage(labels).astype(np.uint16)  # (z, y, x) = (slice, row, col)
     present = np.unique(array[array > 0])
-    n_segments = int(present.max()) if present.size else 0
-    if n_segments == 0:
-        raise InputError("label map is empty: a DICOM SEG needs at least one lesion")
-    if not np.array_equal(present, np.arange(1, n_segments + 1)):
+    n_lesions = int(present.max()) if present.size else 0
+    if not np.array_equal(present, np.arange(1, n_lesions + 1)):
         raise InputError(
             f"label map numbers {present.tolist()[:10]}... are not 1..N without gaps: relabel "
             "the lesions consecutively before export"
         )
-    sources = [deidentify(d, patient_id) for d in datasets]
+    names = dict(segment_names or {})
+    if n_lesions == 0:
+        names.setdefault(1, NO_LESION_LABEL)
+
+    rows = []
+    for k, ds in enumerate(datasets):
+        for keyword, kind in _UID_KINDS:
+            if k == 0 or kind == "sop_instance":
+                source_uid = str(ds[keyword].value)
+                rows.append((source_uid, deidentified_uid(source_uid, uid_salt), kind))
+    uid_map = pd.DataFrame(rows, columns=list(UID_MAP_COLUMNS)).drop_duplicates("source_uid")
+    new_uids = dict(zip(uid_map["source_uid"], uid_map["deidentified_uid"], strict=True))
+    sources = [_deidentified_source(d, new_uids, patient_id) for d in datasets]
+
+    content = hashlib.sha256(np.ascontiguousarray(array).tobytes())
+    settings = [array.shape, segmentation_type, sorted(names.items()), method]
+    content.update(repr([*settings, series_description, series_number, __version__]).encode())
+    series_uid, instance_uid, dimension_uid = _seg_uids(
+        content.hexdigest(), str(datasets[0].SeriesInstanceUID), uid_salt
+    )
+
     algorithm = hd.AlgorithmIdentificationSequence(
         name="netpet",
         family=codes.cid7162.HistogramAnalysis,
         version=__version__,
         parameters={"method": method} if method else None,
     )
-    names = segment_names or {}
     descriptions = [
         hd.seg.SegmentDescription(
             segment_number=n,
@@ -370,23 +585,55 @@ def write_dicom_seg(
             algorithm_type=hd.seg.SegmentAlgorithmTypeValues.AUTOMATIC,
             algorithm_identification=algorithm,
         )
-        for n in range(1, n_segments + 1)
+        for n in range(1, max(n_lesions, 1) + 1)
     ]
-    seg = hd.seg.Segmentation(
-        source_images=sources,
-        pixel_array=array,
-        segmentation_type=segmentation_type,
-        segment_descriptions=descriptions,
-        series_instance_uid=hd.UID(),
-        series_number=series_number,
-        sop_instance_uid=hd.UID(),
-        instance_number=1,
-        manufacturer="netpet",
-        manufacturer_model_name="netpet",
-        software_versions=__version__,
-        device_serial_number="0",
-        series_description=series_description,
-    )
-    seg = deidentify(seg, patient_id)
+    try:
+        seg = hd.seg.Segmentation(
+            source_images=sources,
+            pixel_array=array,
+            segmentation_type=segmentation_type,
+            segment_descriptions=descriptions,
+            series_instance_uid=series_uid,
+            series_number=series_number,
+            sop_instance_uid=instance_uid,
+            instance_number=1,
+            manufacturer="netpet",
+            manufacturer_model_name="netpet",
+            software_versions=__version__,
+            device_serial_number="0",
+            series_description=series_description,
+            # all-empty: every frame is kept, which highdicom does anyway (and logs)
+            omit_empty_frames=n_lesions > 0,
+            content_date=DUMMY_CONTENT_DATE,
+            content_time=DUMMY_CONTENT_TIME,
+        )
+    except (ValueError, TypeError) as error:
+        raise InputError(f"highdicom cannot build the DICOM SEG from this PET: {error}") from error
+
+    # No time from the clock (all type 3): instance creation, highdicom's contribution.
+    for keyword in ("InstanceCreationDate", "InstanceCreationTime"):
+        if keyword in seg:
+            delattr(seg, keyword)
+    for item in seg.get("ContributingEquipmentSequence", []):
+        if "ContributionDateTime" in item:
+            del item.ContributionDateTime
+    for item in [*seg.DimensionOrganizationSequence, *seg.get("DimensionIndexSequence", [])]:
+        if "DimensionOrganizationUID" in item:
+            item.DimensionOrganizationUID = dimension_uid
+    seg.PatientIdentityRemoved = "YES"
+    seg.DeidentificationMethod = list(_DEIDENTIFICATION_METHOD)
+    profile = codes.DCM.BasicApplicationConfidentialityProfile
+    seg.DeidentificationMethodCodeSequence = [
+        hd.sr.CodedConcept(
+            value=profile.value,
+            scheme_designator=profile.scheme_designator,
+            meaning=profile.meaning,
+        )
+    ]
+    seg.LongitudinalTemporalInformationModified = "REMOVED"
+    # (The label-map SEG storage class is newer than pydicom's UID dictionary.)
+    ours = {*new_uids.values(), series_uid, instance_uid, dimension_uid, seg.SOPClassUID}
+    _check_export(seg, ours)
     with atomic_path(path) as tmp:
         seg.save_as(str(tmp), enforce_file_format=True)
+    return uid_map.reset_index(drop=True)

@@ -20,7 +20,13 @@ Header conventions handled (one rule each, all documented in the functions below
   the GE private scan datetime (0009,100D), else the QIBA back-computation from the acquisition
   start, Frame Reference Time and Actual Frame Duration, else the earliest acquisition;
 * injection time: RadiopharmaceuticalStartDateTime, else RadiopharmaceuticalStartTime on the
-  scan date (the day before when that would be after the scan: a scan across midnight);
+  scan date; the day before (a scan across midnight) only when that time of day is after the
+  scan reference time AND the uptake time read that way is plausible (see the next point),
+  else an error naming both times and their attributes;
+* plausible uptake time: at most ``max_uptake_half_lives`` (default 6, config
+  ``suv.max_uptake_half_lives``) half-lives of the radionuclide (Ga-68: 6 x 67.7 min = 6.8 h;
+  F-18: 11 h), for every source of the injection time; longer is an error, as is an
+  injection after the scan start;
 * Decay Correction START / ADMIN / NONE;
 * Units BQML, CNTS (Philips private scale factors), GML and CM2ML (SUV stored by the scanner,
   converted back to SUVbw from the declared SUV Type);
@@ -33,6 +39,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,7 +65,14 @@ WEIGHT_RANGE_KG = (20.0, 300.0)
 HEIGHT_RANGE_M = (0.5, 2.5)
 DOSE_RANGE_MBQ = (1.0, 2000.0)
 HALF_LIFE_RANGE_S = (60.0, 1.0e7)
-MAX_UPTAKE_S = 24 * 3600.0
+MAX_UPTAKE_HALF_LIVES = 6.0
+"""Default longest plausible uptake time, in half-lives of the radionuclide.
+
+After 6 half-lives 1.6 % of the activity is left: no PET protocol images that late (Ga-68:
+6.8 h; F-18: 11 h; Zr-89: 20 days).  A longer uptake time is a header or date error (e.g. a
+time-only injection read as the day before), which would multiply SUV by 2 ** (extra
+half-lives).
+"""
 MBQ_DOSE_LIMIT = 2000.0
 """A Radionuclide Total Dose at or below this number is taken as MBq, above it as Bq."""
 
@@ -93,6 +107,15 @@ def _attr(keyword: str) -> str:
     return f"{keyword} {_TAGS[keyword]}"
 
 
+def _tagged(text: str) -> str:
+    """``text`` (e.g. a time source) with the tag after each DICOM keyword it names."""
+    return re.sub(
+        r"\b(" + "|".join(sorted(_TAGS, key=len, reverse=True)) + r")\b",
+        lambda match: _attr(match.group(1)),
+        text,
+    )
+
+
 @dataclass(frozen=True)
 class SuvProvenance:
     """How the SUV of one PET series was computed; nothing identifying, ``asdict`` serialisable.
@@ -116,6 +139,7 @@ class SuvProvenance:
     height_m: float | None
     sex: str | None
     half_life_s: float | None
+    max_uptake_s: float | None
     normaliser: str
     normaliser_value: float
     pixel_scale_source: str
@@ -366,6 +390,22 @@ def _acquisition_datetime(ds) -> dt.datetime | None:
     return _combine(date, time, f"{_attr('AcquisitionDate')}/{_attr('AcquisitionTime')}")
 
 
+def _where(ds, index: int) -> str:
+    """The file of a data set for messages (its name), else its slice index."""
+    filename = getattr(ds, "filename", None)
+    if isinstance(filename, str | os.PathLike) and str(filename):
+        return f"file {os.path.basename(filename)}"
+    return f"slice {index}"
+
+
+def _acquisition_datetime_of(ds, index: int) -> dt.datetime | None:
+    """:func:`_acquisition_datetime`, its ValueError naming the file."""
+    try:
+        return _acquisition_datetime(ds)
+    except ValueError as error:
+        raise ValueError(f"{_where(ds, index)}: {error}") from None
+
+
 def _series_datetime(ds) -> dt.datetime | None:
     date, time = _value(ds, "SeriesDate"), _value(ds, "SeriesTime")
     if date is None or time is None:
@@ -389,15 +429,24 @@ def scan_reference_datetime(
     ``acquisition start - frame reference time + mean count-rate time within the frame``
     (:func:`mean_count_rate_time_s`) for the earliest frame; else the earliest acquisition.
     """
-    acquisitions = [(_acquisition_datetime(ds), i) for i, ds in enumerate(datasets)]
+    acquisitions = [(_acquisition_datetime_of(ds, i), i) for i, ds in enumerate(datasets)]
     acquisitions = [(stamp, i) for stamp, i in acquisitions if stamp is not None]
-    series = _series_datetime(datasets[0])
+    try:
+        series = _series_datetime(datasets[0])
+    except ValueError as error:
+        raise ValueError(f"{_where(datasets[0], 0)}: {error}") from None
     if series is not None and (not acquisitions or series <= min(acquisitions)[0]):
         return series, "SeriesDate/SeriesTime"
-    for ds in datasets:
+    for i, ds in enumerate(datasets):
         ge_value = _private_value(ds, GE_SCAN_DATETIME_TAG)
         if ge_value is not None:
-            return parse_datetime(ge_value), "GE private scan datetime (0009,100D)"
+            try:
+                return parse_datetime(ge_value), "GE private scan datetime (0009,100D)"
+            except ValueError:
+                raise ValueError(
+                    f"{_where(ds, i)}: GE private scan datetime (0009,100D) = {ge_value!r} is "
+                    "not a DICOM DT"
+                ) from None
     if not acquisitions:
         raise InputError(
             f"{source}: no scan time: {_attr('SeriesDate')}/{_attr('SeriesTime')} and "
@@ -425,13 +474,28 @@ def scan_reference_datetime(
     return earliest, "earliest AcquisitionDate/AcquisitionTime"
 
 
-def injection_datetime(ds, *, scan_reference: dt.datetime, source: str) -> tuple[dt.datetime, str]:
+def clock(stamp: dt.datetime) -> str:
+    """Time of day ``HH:MM:SS`` of a date-time, for messages (dates are identifying)."""
+    return stamp.strftime("%H:%M:%S")
+
+
+def injection_datetime(
+    ds,
+    *,
+    scan_reference: dt.datetime,
+    source: str,
+    scan_source: str = "scan reference time",
+    max_uptake_s: float | None = None,
+) -> tuple[dt.datetime, str]:
     """Injection (radiopharmaceutical start) date-time and where it came from.
 
     RadiopharmaceuticalStartDateTime (0018,1078) when present; else
     RadiopharmaceuticalStartTime (0018,1072) on the date of the scan reference time (the series
-    date, or the acquisition date when the series date/time was rejected), and the day before
-    when that would put the injection after the scan (injection before, scan after midnight).
+    date, or the acquisition date when the series date/time was rejected).  When that time of
+    day is after the scan reference time, the injection is taken to be the day before (a scan
+    across midnight) only if the uptake time read that way is at most ``max_uptake_s``
+    (seconds; None: no limit); otherwise neither reading is plausible and it is an error
+    naming both times and their attributes.
     """
     item = _radiopharmaceutical(ds)
     stamp = None if item is None else _value(item, "RadiopharmaceuticalStartDateTime")
@@ -460,9 +524,23 @@ def injection_datetime(ds, *, scan_reference: dt.datetime, source: str) -> tuple
             f"{source}: {_attr('RadiopharmaceuticalStartTime')} = {time!r} is not a DICOM "
             f"time; {fix}"
         ) from None
-    if injected > scan_reference:
-        return injected - dt.timedelta(days=1), "RadiopharmaceuticalStartTime, day before scan"
-    return injected, "RadiopharmaceuticalStartTime on scan date"
+    if injected <= scan_reference:
+        return injected, "RadiopharmaceuticalStartTime on scan date"
+    day_before = injected - dt.timedelta(days=1)
+    uptake_s = (scan_reference - day_before).total_seconds()
+    if max_uptake_s is not None and uptake_s > max_uptake_s:
+        after_s = (injected - scan_reference).total_seconds()
+        raise InputError(
+            f"{source}: injection time {clock(injected)} from "
+            f"{_attr('RadiopharmaceuticalStartTime')} (no "
+            f"{_attr('RadiopharmaceuticalStartDateTime')}, so no date) is {after_s / 60:.1f} min "
+            f"after the scan reference time {clock(scan_reference)} ({_tagged(scan_source)}); read "
+            "as the "
+            f"day before, the uptake time would be {uptake_s / 3600:.1f} h, more than the "
+            f"plausible {max_uptake_s / 3600:.1f} h (suv.max_uptake_half_lives), so neither "
+            f"reading is plausible: check the header times or {fix}"
+        )
+    return day_before, "RadiopharmaceuticalStartTime, day before scan"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -502,6 +580,7 @@ def suv_scale_factors(
     suv_type: str = "bw",
     overrides: Mapping | None = None,
     source: str,
+    max_uptake_half_lives: float = MAX_UPTAKE_HALF_LIVES,
 ) -> tuple[np.ndarray, SuvProvenance]:
     """Per-slice factors turning rescaled PET pixel values into SUV.
 
@@ -519,6 +598,9 @@ def suv_scale_factors(
         other keys (a whole samples-sheet row may be passed).
     source : str
         Names the scan in error messages (e.g. ``"P01/basal (/data/P01/pet)"``).
+    max_uptake_half_lives : float
+        The longest plausible uptake time, in half-lives of the radionuclide (config
+        ``suv.max_uptake_half_lives``, default :data:`MAX_UPTAKE_HALF_LIVES`).
 
     Returns
     -------
@@ -530,8 +612,10 @@ def suv_scale_factors(
     ------
     InputError
         Missing or implausible weight (20-300 kg), height (0.5-2.5 m, when needed), dose
-        (1-2000 MBq), half-life, or times (injection after the scan, uptake over 24 h); an
-        unsupported Units or Decay Correction.  The message names the scan, the DICOM attribute
+        (1-2000 MBq), half-life, or times (injection after the scan, uptake time over
+        ``max_uptake_half_lives`` half-lives, a time-only injection after the scan that is
+        implausible as the day before); an unsupported Units or Decay Correction.  Messages
+        about one slice name its file.  The message names the scan, the DICOM attribute
         (keyword and tag) and the samples-sheet column that fixes it.
 
     Notes
@@ -552,6 +636,8 @@ def suv_scale_factors(
     """
     if suv_type not in SUV_TYPES:
         raise ValueError(f"suv_type must be one of {SUV_TYPES}, got {suv_type!r}")
+    if not (isinstance(max_uptake_half_lives, int | float) and max_uptake_half_lives > 0):
+        raise ValueError(f"max_uptake_half_lives must be > 0, got {max_uptake_half_lives!r}")
     if not datasets_sorted:
         raise InputError(f"{source}: the PET series has no images")
     given = _clean_overrides(overrides)
@@ -579,10 +665,17 @@ def suv_scale_factors(
             stored_type = "BW"
             pixel_scale_source = "Philips SUV scale factor (7053,1000)"
         else:
+            lacking = [
+                _where(ds, i)
+                for i, ds in enumerate(datasets_sorted)
+                if not (activity[i] is not None and activity[i] > 0)
+            ]
+            listed = ", ".join(lacking[:10]) + (" ..." if len(lacking) > 10 else "")
             raise InputError(
                 f"{source}: {_attr('Units')} is CNTS but the Philips private scale factors "
                 "(7053,1000) SUV scale factor or (7053,1009) activity concentration scale "
-                "factor are missing in some or all slices; export the series in BQML"
+                f"factor are missing in {len(lacking)} of {n_slices} slices ({listed}); export "
+                "the series in BQML"
             )
     elif units == "GML":
         stored_type = str(_value(first, "SUVType") or "BW").upper()
@@ -654,7 +747,7 @@ def suv_scale_factors(
     except ValueError as error:
         raise InputError(f"{source}: {error}") from None
 
-    dose_bq = decayed_dose_bq = uptake_s = half_life_s = None
+    dose_bq = decayed_dose_bq = uptake_s = half_life_s = max_uptake_s = None
     dose_unit = scan_source = injection_source = slice_source = None
     if stored_type is not None:
         # The scanner's SUV: undo its normaliser (from its own header values), apply ours.
@@ -691,6 +784,7 @@ def suv_scale_factors(
             source=source,
             fix="set half_life_s in the samples sheet (Ga-68: 4057.7 s)",
         )
+        max_uptake_s = max_uptake_half_lives * half_life_s
         # Dose.
         if "injected_activity_mbq" in given:
             dose_bq, dose_unit = float(given["injected_activity_mbq"]) * 1.0e6, None
@@ -730,12 +824,20 @@ def suv_scale_factors(
             applied.append("injection_datetime")
         elif decay_correction != "ADMIN":
             injected, injection_source = injection_datetime(
-                first, scan_reference=scan_reference, source=source
+                first,
+                scan_reference=scan_reference,
+                source=source,
+                scan_source=scan_source,
+                max_uptake_s=max_uptake_s,
             )
         else:
             try:
                 injected, injection_source = injection_datetime(
-                    first, scan_reference=scan_reference, source=source
+                    first,
+                    scan_reference=scan_reference,
+                    source=source,
+                    scan_source=scan_source,
+                    max_uptake_s=max_uptake_s,
                 )
             except InputError:
                 injected = None  # not needed: ADMIN images are already decayed to injection
@@ -743,18 +845,23 @@ def suv_scale_factors(
             uptake_s = (scan_reference - injected).total_seconds()
         if decay_correction != "ADMIN":
             fix = "check the header or set injection_datetime in the samples sheet"
+            days = (scan_reference.date() - injected.date()).days
             times = (
-                f"{_attr('RadiopharmaceuticalStartDateTime')}/"
-                f"{_attr('RadiopharmaceuticalStartTime')} vs the scan reference time "
-                f"({scan_source})"
+                f"injection {clock(injected)}"
+                + (f" {days} day(s) before the scan date" if days else "")
+                + f" ({_tagged(injection_source)}) vs scan reference time "
+                f"{clock(scan_reference)} ({_tagged(scan_source)})"
             )
             if uptake_s < 0:
                 raise InputError(
                     f"{source}: injection {-uptake_s:.0f} s after the scan start: {times}; {fix}"
                 )
-            if uptake_s > MAX_UPTAKE_S:
+            if uptake_s > max_uptake_s:
                 raise InputError(
-                    f"{source}: uptake time {uptake_s / 3600:.1f} h exceeds 24 h: {times}; {fix}"
+                    f"{source}: uptake time {uptake_s / 3600:.1f} h exceeds "
+                    f"{max_uptake_half_lives:g} half-lives of the radionuclide "
+                    f"({max_uptake_half_lives:g} x {half_life_s:.0f} s = "
+                    f"{max_uptake_s / 3600:.1f} h, suv.max_uptake_half_lives): {times}; {fix}"
                 )
         if decay_correction == "START":
             decayed_dose_bq = dose_bq * float(decay_factor(uptake_s, half_life_s))
@@ -793,6 +900,7 @@ def suv_scale_factors(
         height_m=height_m,
         sex=sex,
         half_life_s=half_life_s,
+        max_uptake_s=max_uptake_s,
         normaliser=_NORMALISERS[target][0],
         normaliser_value=target_value,
         pixel_scale_source=pixel_scale_source,
@@ -823,13 +931,13 @@ def _slice_times_since(
             sources.add("FrameReferenceTime")
             continue
         try:
-            start = _acquisition_datetime(ds)
+            start = _acquisition_datetime_of(ds, i)
         except ValueError as error:
-            raise InputError(f"{source}: slice {i}: {error}; re-export the series") from None
+            raise InputError(f"{source}: {error}; re-export the series") from None
         if start is None:
             raise InputError(
                 f"{source}: {_attr('DecayCorrection')} is NONE, so each slice needs its time, "
-                f"but slice {i} has neither {_attr('FrameReferenceTime')} nor "
+                f"but {_where(ds, i)} has neither {_attr('FrameReferenceTime')} nor "
                 f"{_attr('AcquisitionTime')}; export the series decay-corrected (START)"
             )
         offset = (start - scan_reference).total_seconds()

@@ -13,8 +13,11 @@
     after the acquisition, per-bed AcquisitionTime, private scan datetime (0009,100D);
     ``philips``: Units CNTS with private SUV (7053,1000) and activity (7053,1009) factors;
     ``midnight``: injection before and scan after midnight; ``time_only``: only
-    RadiopharmaceuticalStartTime, every second one before midnight).  Decay correction START:
-    stored Bq/mL = SUV x dose x 2^(-(scan start - injection) / T1/2) / weight in g.
+    RadiopharmaceuticalStartTime, every second one before midnight; opt-in ``ge_jitter``:
+    ``ge`` with GE Discovery ST slice positions, rounded to 0.01 mm with 3.19/3.29 mm steps
+    at bed boundaries for 3.27 mm slices, the pixel data still the truth grid's slices).
+    Decay correction START: stored Bq/mL = SUV x dose x 2^(-(scan start - injection) / T1/2)
+    / weight in g.
 ``labels/<patient>/<timepoint>_organs.nii.gz``
     Organ label map on the CT grid, TotalSegmentator numbers (:mod:`netpet.labels`): liver,
     spleen, kidneys, adrenals, pancreas, stomach, small bowel (the mesenteric region holding

@@ -3,7 +3,9 @@
 Explicit VR little endian with valid file meta; PET Image Storage and CT Image Storage.
 PET pixels are int16 with a per-slice RescaleSlope (slice maximum / 32767).  The header
 variants (``siemens``, ``ge``, ``philips``, ``midnight``, ``time_only``) differ in the tags
-the SUV stage must read to get back the intended SUV (see :class:`ScanHeader`).
+the SUV stage must read to get back the intended SUV (see :class:`ScanHeader`).  The opt-in
+variant ``ge_jitter`` is ``ge`` with the slice positions of a GE Discovery ST whole-body PET
+(see :func:`pet_slice_positions_mm`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,14 @@ GA68_POSITRON_FRACTION = 0.8911
 IMPLEMENTATION_UID = "2.25.237164103245436317226716446413404632551"
 PHILIPS_ACTIVITY_FACTOR = 2.7182  # Bq/mL per rescaled count (arbitrary, fixed)
 INT16_MAX = 32767
+GE_BED_LENGTH_MM = 144.0
+"""New axial coverage per bed of the ``ge_jitter`` variant (Discovery ST: 47 slices of 3.27 mm,
+3 of them overlapping the next bed)."""
+GE_BED_OFFSETS_MM = (0.0, -0.08, -0.06, -0.04, -0.02)
+"""Per-bed offsets of ``ge_jitter`` slice positions, cycled: the steps at bed boundaries are
+0.08 mm shorter or 0.02 mm longer than the slice spacing (3.19 or 3.29 mm for 3.27 mm)."""
+GE_POSITION_DECIMALS = 2
+"""``ge_jitter`` positions are rounded to 0.01 mm, as GE scanners write them."""
 
 
 def make_uid(*parts) -> str:
@@ -83,9 +93,15 @@ class ScanHeader:
     crosses_midnight: bool
 
     @property
+    def is_ge(self) -> bool:
+        """GE headers (``ge`` and ``ge_jitter``)."""
+        return self.variant in ("ge", "ge_jitter")
+
+    @property
     def manufacturer(self) -> tuple[str, str]:
         return {
             "ge": ("GE MEDICAL SYSTEMS", "Discovery MI"),
+            "ge_jitter": ("GE MEDICAL SYSTEMS", "Discovery ST"),
             "philips": ("Philips Medical Systems", "Vereos PET/CT"),
         }.get(self.variant, ("SIEMENS", "Biograph128_Vision 600 Edge"))
 
@@ -140,7 +156,7 @@ def _base(header: ScanHeader, modality: str, sop_class: str, series_number: int,
     ds.SeriesNumber = series_number
     ds.FrameOfReferenceUID = header.frame_uid
     ds.PositionReferenceIndicator = ""
-    ds.PatientPosition = "FFS" if header.variant == "ge" else "HFS"
+    ds.PatientPosition = "FFS" if header.is_ge else "HFS"
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
     ds.BitsAllocated = 16
@@ -242,7 +258,7 @@ def write_pet(
     ds.RescaleType = "BQML" if not philips else "CNTS"
     ds.ActualFrameDuration = round(header.bed_seconds * 1000)
     info = Dataset()
-    info.Radiopharmaceutical = "Ga68Dotatoc" if header.variant != "ge" else "DOTATOC"
+    info.Radiopharmaceutical = "DOTATOC" if header.is_ge else "Ga68Dotatoc"
     info.RadiopharmaceuticalVolume = "1.5"
     info.RadiopharmaceuticalStartTime = tm(header.injection)
     if header.variant != "time_only":
@@ -258,7 +274,7 @@ def write_pet(
     code.CodeMeaning = "^68^Gallium"
     info.RadionuclideCodeSequence = Sequence([code])
     ds.RadiopharmaceuticalInformationSequence = Sequence([info])
-    if header.variant == "ge":
+    if header.is_ge:
         ds.add_new(0x00090010, "LO", "GEMS_PETD_01")
         ds.add_new(0x0009100D, "DT", header.scan_start.strftime("%Y%m%d%H%M%S.%f"))
 
@@ -271,6 +287,9 @@ def write_pet(
     n = suv.shape[0]
     x0, y0, _ = grid.origin_mm
     z = grid.axis(2)
+    z_header = pet_slice_positions_mm(header, z, grid.spacing_mm[2])
+    if header.variant == "ge_jitter":
+        x0, y0 = (round(v, GE_POSITION_DECIMALS) for v in (x0, y0))
     half_life = GA68_HALF_LIFE_S
 
     def slices():
@@ -283,8 +302,8 @@ def write_pet(
                 "SOPInstanceUID": make_uid(*header.uid_seed, "pet", series_number, k),
                 "InstanceNumber": index,
                 "ImageIndex": index,
-                "ImagePositionPatient": [ds_str(x0), ds_str(y0), ds_str(float(z[k]))],
-                "SliceLocation": ds_str(float(z[k])),
+                "ImagePositionPatient": [ds_str(x0), ds_str(y0), ds_str(z_header[k])],
+                "SliceLocation": ds_str(z_header[k]),
                 "RescaleSlope": ds_str(slope),
                 "AcquisitionDate": da(acq),
                 "AcquisitionTime": tm(acq),
@@ -298,13 +317,30 @@ def write_pet(
     _write_slices(ds, folder, names, slices())
 
 
+def pet_slice_positions_mm(header: ScanHeader, z_mm: np.ndarray, slice_mm: float) -> list[float]:
+    """The z of ImagePositionPatient of each PET slice (0 = lowest z), mm.
+
+    The true positions ``z_mm`` (the truth grid), except for ``ge_jitter``: beds of
+    :data:`GE_BED_LENGTH_MM`, each shifted by the next of :data:`GE_BED_OFFSETS_MM`, and
+    rounded to 0.01 mm.  The pixel data stay the truth grid's slices, so the header positions
+    are off the true ones by at most 0.085 mm, as with a scanner's bed positioning and rounding.
+    """
+    if header.variant != "ge_jitter":
+        return [float(v) for v in z_mm]
+    per_bed = max(2, round(GE_BED_LENGTH_MM / slice_mm))
+    return [
+        round(float(v) + GE_BED_OFFSETS_MM[(k // per_bed) % len(GE_BED_OFFSETS_MM)], 2)
+        for k, v in enumerate(z_mm)
+    ]
+
+
 def acquisition_time(header: ScanHeader, k: int, n: int, grid: Grid) -> dt.datetime:
     """AcquisitionDateTime of PET slice ``k`` (0 = lowest z).
 
-    ``ge``: feet-first bed positions of 160 mm, each ``bed_seconds`` long, the first starting
-    at the scan start; other variants: the scan start on every slice.
+    ``ge`` and ``ge_jitter``: feet-first bed positions of 160 mm, each ``bed_seconds`` long, the
+    first starting at the scan start; other variants: the scan start on every slice.
     """
-    if header.variant != "ge":
+    if not header.is_ge:
         return header.scan_start
     bed = int((k * grid.spacing_mm[2]) // 160.0)
     return header.scan_start + dt.timedelta(seconds=bed * header.bed_seconds)

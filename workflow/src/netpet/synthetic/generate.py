@@ -382,7 +382,7 @@ def _generate(out_dir: Path, patient: dict, settings: dict) -> dict[str, pd.Data
             uptake_s = max(uptake_s, int((midnight - injection).total_seconds()) + 300)
         scan_start = injection + dt.timedelta(seconds=uptake_s)
         series_time = scan_start
-        if lay["variant"] == "ge":
+        if lay["variant"] in ("ge", "ge_jitter"):
             series_time = scan_start + dt.timedelta(seconds=int(rng.integers(15 * 60, 40 * 60)))
         dose_bq = float(
             round(np.clip(2.0e6 * patient["weight_kg"] * rng.uniform(0.85, 1.15), 100e6, 200e6), -4)

@@ -13,7 +13,10 @@ from typing import Any
 
 from netpet.errors import InputError
 
-HEADER_VARIANTS = ("siemens", "ge", "philips", "midnight", "time_only")
+HEADER_VARIANTS = ("siemens", "ge", "philips", "midnight", "time_only", "ge_jitter")
+"""Allowed header variants.  ``ge_jitter`` (GE slice positions: 0.01 mm rounding and bed-boundary
+steps) is opt-in: its positions are up to 0.085 mm off the truth grid, so the cohort's exact
+geometry checks would not hold for it."""
 WHO_GRADES = ("G1", "G2", "G3")
 PRIMARY_SITES = ("pancreas", "small_bowel", "unknown")
 HAZARD_TERMS = ("dwtv", "dtre", "who_grade")
@@ -56,7 +59,8 @@ _DEFAULT: dict[str, Any] = {
     "psf_fwhm_mm": 7.0,  # Gaussian point-spread of the PET, mm (>= 6)
     "ct_noise_hu": 12.0,  # SD of CT noise, HU
     "write_truth_suv": False,  # also write truth/suv/<patient>/<timepoint>.nii.gz (float32)
-    "header_variants": ["siemens", "ge", "philips", "midnight", "time_only"],  # cycled over scans
+    # Cycled over scans; add ge_jitter for GE Discovery ST slice positions (opt-in).
+    "header_variants": ["siemens", "ge", "philips", "midnight", "time_only"],
     "extra_series_fraction": 0.4,  # share of scans with a NAC PET or CT scout beside them
     "include_head": False,  # FOV from the vertex (pituitary in view) instead of the chest
     "pet": {  # PET grid
