@@ -33,7 +33,7 @@ import pandas as pd
 
 from netpet import scan_steps
 from netpet.accuracy import cohort_accuracy
-from netpet.ingest import ingest_scan
+from netpet.ingest import ingest_scan, read_sample
 from netpet.io import write_tsv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,6 +50,7 @@ def _default_config() -> dict:
 
 # The workflow's default liver-reference settings (config.yaml ``organs.liver_reference``).
 LIVER_REFERENCE = _default_config()["organs"]["liver_reference"]
+ORGAN_CHECKS = _default_config()["organs"]["checks"]
 STAGES = ("ingest", "organs", "segment", "features")
 
 
@@ -78,8 +79,7 @@ def scan_paths(work: Path, images: Path, patient: str, timepoint: str) -> dict[s
     scan = Path(patient) / timepoint
     return {
         "pet_suv": images / scan / "pet_suv.nii.gz",
-        "ct": images / scan / "ct.nii.gz",
-        "ct_on_pet": images / scan / "ct_on_pet.nii.gz",
+        "anatomy": images / scan / "anatomy",
         "suv_json": images / scan / "suv.json",
         "organs": work / "organs" / scan / "organs.nii.gz",
         "liver_json": work / "organs" / scan / "liver_reference.json",
@@ -111,8 +111,7 @@ def _run_scan(job: dict) -> dict[str, float]:
             timepoint=timepoint,
             suv_type="bw",
             pet_suv_path=p["pet_suv"],
-            ct_path=p["ct"],
-            ct_on_pet_path=p["ct_on_pet"],
+            anatomy_dir=p["anatomy"],
             provenance_path=p["suv_json"],
         )
     seconds["ingest"] = time.perf_counter() - start
@@ -121,9 +120,13 @@ def _run_scan(job: dict) -> dict[str, float]:
         scan_steps.organs_step(
             patient_id=patient,
             timepoint=timepoint,
-            samples_path=job["samples"],
             pet_suv_path=p["pet_suv"],
+            anatomy_dir=p["anatomy"],
+            organ_labels_path=read_sample(job["samples"], patient, timepoint)["organ_labels"],
+            organ_labels_origin="synthetic cohort",
+            check_organ_labels=True,
             liver_reference_settings=job["liver_reference"],
+            checks=ORGAN_CHECKS,
             organs_out=p["organs"],
             liver_json_out=p["liver_json"],
             liver_mask_out=p["liver_mask"],

@@ -25,31 +25,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import SimpleITK as sitk
-import yaml
+from workflow_runs import BIN, OVERRIDES, ROOT, prepare, snakemake
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-SNAKEMAKE = BIN / "snakemake"
 IBSI = ROOT.parent / "shared" / "data" / "ibsi_suv_dro"
 
 pytestmark = pytest.mark.integration
 
 CLINICAL_HEADER = ["patient_id", "sex", "age_years", "who_grade", "pfs_months", "progression"]
-
-
-def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    command = [
-        str(SNAKEMAKE),
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        "config/config.yaml",
-        "user.yaml",
-        *args,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, cwd=workdir, check=False)
 
 
 def _write_tsv(path: Path, rows: list[dict], columns: list[str]) -> None:
@@ -58,12 +40,6 @@ def _write_tsv(path: Path, rows: list[dict], columns: list[str]) -> None:
         writer.writeheader()
         for row in rows:
             writer.writerow({c: row.get(c, "") for c in columns})
-
-
-def _workdir(path: Path, config: dict) -> Path:
-    shutil.copytree(ROOT / "config", path / "config")
-    (path / "user.yaml").write_text(yaml.safe_dump(config))
-    return path
 
 
 # ---------------------------------------------------------------------------------------------
@@ -91,7 +67,7 @@ def test_ibsi_reference_objects_through_the_workflow(tmp_path):
         | {"pfs_months": 12, "progression": 0}
         for dro in sorted(expected)
     ]
-    workdir = _workdir(
+    workdir = prepare(
         tmp_path,
         {
             "synthetic": {"enabled": False},
@@ -105,7 +81,7 @@ def test_ibsi_reference_objects_through_the_workflow(tmp_path):
         workdir / "samples.tsv", samples, ["patient_id", "timepoint", "pet_dicom", "tumour_mask"]
     )
     _write_tsv(workdir / "clinical.tsv", clinical, CLINICAL_HEADER)
-    result = _snakemake(workdir, "--cores", "2", "results/features/scans.tsv")
+    result = snakemake(workdir, "--cores", "2", "results/features/scans.tsv")
     assert result.returncode == 0, result.stderr[-5000:]
     scans = pd.read_csv(workdir / "results/features/scans.tsv", sep="\t").set_index("patient_id")
     assert sorted(scans.index) == sorted(expected)
@@ -179,11 +155,13 @@ USER_CONFIG = {
 
 
 def test_user_cohort_runs_end_to_end_and_resumes_after_a_kill(cohort, tmp_path):
-    workdir = _workdir(tmp_path, USER_CONFIG)
+    workdir = prepare(tmp_path, USER_CONFIG)
     samples, clinical = _user_sheets(cohort, workdir)
+    for row in clinical:  # four patients, one event: a small cohort is a result, not a crash
+        row["progression"] = "1" if row["patient_id"] == "NET001" else "0"
     _write_tsv(workdir / "samples.tsv", samples, SAMPLE_COLUMNS)
     _write_tsv(workdir / "clinical.tsv", clinical, list(clinical[0]))
-    flags = f"--snakefile {ROOT / 'Snakefile'} --configfile config/config.yaml user.yaml"
+    flags = f"--snakefile {ROOT / 'Snakefile'} --configfile config/config.yaml {OVERRIDES}"
     make = ["make", "-f", str(ROOT / "Makefile"), "study", "STAMP=", f"BIN={BIN}", "CORES=2"]
     make.append(f"SNAKEFLAGS={flags}")
     # Kill the run hard once the first scan is converted: the lock and incomplete jobs remain.
@@ -231,15 +209,18 @@ def test_user_cohort_runs_end_to_end_and_resumes_after_a_kill(cohort, tmp_path):
     )
     assert anatomy["modality"] is None
     patients = pd.read_csv(workdir / "results/stats/patients.tsv", sep="\t")
-    assert len(patients) == 4
+    assert len(patients) == 4 and patients["progression"].sum() == 1
+    adjusted = pd.read_csv(workdir / "results/stats/cox_adjusted.tsv", sep="\t")
+    # Every row either has a hazard ratio or says why not.
+    assert (adjusted["hr"].notna() | adjusted["note"].fillna("").str.len().gt(0)).all()
 
 
 def test_patient_missing_from_the_clinical_sheet_stops_before_any_job(cohort, tmp_path):
-    workdir = _workdir(tmp_path, USER_CONFIG)
+    workdir = prepare(tmp_path, USER_CONFIG)
     samples, clinical = _user_sheets(cohort, workdir)
     _write_tsv(workdir / "samples.tsv", samples, SAMPLE_COLUMNS)
     _write_tsv(workdir / "clinical.tsv", clinical[1:], list(clinical[0]))
-    result = _snakemake(workdir, "--cores", "2")
+    result = snakemake(workdir, "--cores", "2")
     assert result.returncode != 0
     assert "NET001" in result.stderr and "no row in the clinical sheet" in result.stderr
     assert not (workdir / "results").exists()
@@ -247,7 +228,7 @@ def test_patient_missing_from_the_clinical_sheet_stops_before_any_job(cohort, tm
     _write_tsv(workdir / "clinical.tsv", clinical, list(clinical[0]))
     samples[2]["organ_labels"] = str(tmp_path / "nowhere.nii.gz")
     _write_tsv(workdir / "samples.tsv", samples, SAMPLE_COLUMNS)
-    result = _snakemake(workdir, "--cores", "2")
+    result = snakemake(workdir, "--cores", "2")
     assert result.returncode != 0
     assert (
         f"line 4, column organ_labels: file {tmp_path / 'nowhere.nii.gz'} not found"
@@ -262,14 +243,14 @@ def test_organ_map_of_another_time_point_stops_that_scan(cohort, tmp_path):
         np.hypot(np.hypot(truth["shift_x_mm"], truth["shift_y_mm"]), truth["shift_z_mm"]) >= 12
     ].iloc[0]
     config = {**USER_CONFIG, "segmentation": {"method": "percent_max"}}
-    workdir = _workdir(tmp_path, config)
+    workdir = prepare(tmp_path, config)
     samples, clinical = _user_sheets(cohort, workdir)
     for row in samples:
         row["organ_labels"] = str(cohort / "labels" / row["patient_id"] / "basal_organs.nii.gz")
     _write_tsv(workdir / "samples.tsv", samples, SAMPLE_COLUMNS)
     _write_tsv(workdir / "clinical.tsv", clinical, list(clinical[0]))
     target = f"results/organs/{moved.patient_id}/{moved.timepoint}/liver_reference.json"
-    result = _snakemake(workdir, "--cores", "2", target)
+    result = snakemake(workdir, "--cores", "2", target)
     assert result.returncode != 0
     log = (workdir / f"results/logs/organs/{moved.patient_id}_{moved.timepoint}.log").read_text()
     assert "basal_organs.nii.gz" in log and "best when the map is moved by" in log
@@ -310,7 +291,7 @@ def test_scans_without_organ_maps_get_them_from_totalsegmentator(cohort, tmp_pat
         (weights / name / "fold_0" / "checkpoint_final.pth").write_bytes(b"")
     organs = {"totalsegmentator": {"executable": str(stand_in), "weights_dir": str(weights)}}
     config = {**USER_CONFIG, "segmentation": {"method": "percent_max"}, "organs": organs}
-    workdir = _workdir(tmp_path / "run", config)
+    workdir = prepare(tmp_path / "run", config)
     samples, clinical = _user_sheets(cohort, workdir)
     for row in samples:
         row["tumour_mask"] = ""
@@ -319,7 +300,7 @@ def test_scans_without_organ_maps_get_them_from_totalsegmentator(cohort, tmp_pat
     _write_tsv(workdir / "samples.tsv", samples, SAMPLE_COLUMNS)
     _write_tsv(workdir / "clinical.tsv", clinical, list(clinical[0]))
     target = "results/features/scans/NET002_basal_scan.tsv"
-    result = _snakemake(workdir, "--cores", "2", target)
+    result = snakemake(workdir, "--cores", "2", target)
     assert result.returncode == 0, result.stderr[-5000:]
     made = sitk.ReadImage(str(workdir / "results/organs/NET002/basal/totalsegmentator_ct.nii.gz"))
     given = sitk.ReadImage(str(cohort / "labels/NET002/basal_organs.nii.gz"))
@@ -335,7 +316,7 @@ def test_scans_without_organ_maps_get_them_from_totalsegmentator(cohort, tmp_pat
 
     # Without weights: the run stops before any job, saying how to get them.
     shutil.rmtree(weights)
-    result = _snakemake(workdir, "--cores", "2", "--forceall", target)
+    result = snakemake(workdir, "--cores", "2", "--forceall", target)
     assert result.returncode != 0
     assert "TotalSegmentator weights of task total" in result.stderr
     assert "organ_labels" in result.stderr

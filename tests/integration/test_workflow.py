@@ -4,18 +4,10 @@ One run (module-scoped fixture) on the ``tiny`` preset; the tests then check its
 against the cohort's ground truth and the privacy rule.
 """
 
-import shutil
-import subprocess
-import sys
-from pathlib import Path
-
 import pandas as pd
 import pytest
 import SimpleITK as sitk
-import yaml
-
-ROOT = Path(__file__).resolve().parents[2]
-SNAKEMAKE = Path(sys.executable).parent / "snakemake"
+from workflow_runs import prepare, snakemake
 
 pytestmark = pytest.mark.integration
 
@@ -25,27 +17,11 @@ TINY = {
 }
 
 
-def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    command = [
-        str(SNAKEMAKE),
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        "config/config.yaml",
-        "tiny.yaml",
-        *args,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, cwd=workdir, check=False)
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("workflow")
-    shutil.copytree(ROOT / "config", workdir / "config")
-    (workdir / "tiny.yaml").write_text(yaml.safe_dump(TINY))
-    result = _snakemake(workdir, "--cores", "2")
+    prepare(workdir, TINY)
+    result = snakemake(workdir, "--cores", "2")
     assert result.returncode == 0, result.stderr[-5000:]
     return workdir
 
@@ -102,25 +78,59 @@ def test_dicom_seg_references_pet_and_is_deidentified(run):
     seg = pydicom.dcmread(run / "results/segmentation/NET001/basal/lesions_seg.dcm")
     assert seg.Modality == "SEG"
     assert seg.PatientID == "NET001"
-    assert not seg.get("PatientBirthDate")
+    assert not seg.get("PatientBirthDate") and not seg.get("PatientSex")
+    assert not seg.get("StudyDate") and seg.PatientIdentityRemoved == "YES"
+    # The SEG references the PET by de-identified UIDs; their map stays in private/.
+    uid_map = pd.read_csv(run / "private/uid_map/NET001_basal.tsv", sep="\t", dtype=str)
+    mapped = dict(zip(uid_map["source_uid"], uid_map["deidentified_uid"], strict=True))
+    referenced = seg.ReferencedSeriesSequence[0]
+    assert referenced.SeriesInstanceUID in mapped.values()
+    assert (
+        seg.StudyInstanceUID
+        == mapped[uid_map.loc[uid_map["kind"] == "study", "source_uid"].iloc[0]]
+    )
+
+
+def test_no_source_uid_reaches_results(run):
+    """Study, series, frame-of-reference and instance UIDs of the cohort's DICOM: none leaks."""
+    import pydicom
+
+    uids = set()
+    for path in (run / "resources/synthetic/tiny/dicom").rglob("*"):
+        if path.is_file():
+            ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+            for keyword in (
+                "StudyInstanceUID",
+                "SeriesInstanceUID",
+                "SOPInstanceUID",
+                "FrameOfReferenceUID",
+            ):
+                if ds.get(keyword):
+                    uids.add(str(ds.get(keyword)).encode())
+    assert len(uids) > 100
+    leaks = []
+    for path in (run / "results").rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            leaks += [(str(path), uid) for uid in uids if uid in data]
+    assert not leaks, leaks[:10]
 
 
 def test_report_builds(run):
-    result = _snakemake(run, "--report", "results/report.html")
+    result = snakemake(run, "--report", "results/report.html")
     assert result.returncode == 0, result.stderr[-3000:]
     html = (run / "results/report.html").read_text(errors="replace")
     assert "mip_NET001.png" in html
 
 
 def test_rerun_has_nothing_to_do(run):
-    result = _snakemake(run, "--dry-run", "--quiet")
+    result = snakemake(run, "--dry-run", "--quiet")
     assert result.returncode == 0
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
 def test_misspelt_config_key_stops_with_its_name(tmp_path):
-    shutil.copytree(ROOT / "config", tmp_path / "config")
-    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump({"segmentaton": {"method": "fixed"}}))
-    result = _snakemake(tmp_path, "--dry-run")
+    prepare(tmp_path, {"segmentaton": {"method": "fixed"}})
+    result = snakemake(tmp_path, "--dry-run")
     assert result.returncode != 0
     assert "unknown key(s) 'segmentaton'" in result.stderr + result.stdout

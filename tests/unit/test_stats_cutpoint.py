@@ -128,7 +128,35 @@ def test_cutpoint_table_and_curves():
     table = cutpoint_table(d, ["a", "b", "const"], "t", "e", n_permutations=200, seed=1)
     assert tuple(table.columns) == CUTPOINT_COLUMNS
     assert table["parameter"].tolist() == ["a", "b", "const"]
-    assert table.loc[2, ["n_low", "n_high"]].tolist() == [0, 0]
+    # no cut-point: empty group sizes (not a made-up 0) and the reason
+    assert table.loc[2, ["n_low", "n_high"]].isna().all()
     assert math.isnan(table.loc[2, "cutpoint"])
+    assert table.loc[2, "note"].startswith("single value")
+    assert table.loc[0, "note"] == ""
     curves = cutpoint_curves(d, ["a"], "t", "e")
     assert curves["statistic"].max() == pytest.approx(table.loc[0, "statistic"])
+
+
+@pytest.mark.parametrize(
+    ("time", "event", "x", "minprop", "note"),
+    [
+        ([1, 2, 3, 4], [0, 0, 0, 0], [1, 2, 3, 4], 0.1, "no events"),
+        ([1, 2, 3, 4], [1, 0, 1, 0], [7, 7, 7, 7], 0.1, "single value (7)"),
+        ([1, 2, 3, 4], [1, 0, 1, 0], [np.nan] * 4, 0.1, "no patient with a value"),
+        # floor(3 x 0.4) = 1 <= m <= floor(3 x 0.6) = 1, but the values split 2/1 only
+        (
+            [1, 2, 3],
+            [1, 0, 1],
+            [5, 5, 6],
+            0.4,
+            "no cut-point leaves minprop = 0.4 of the 3 patients on each side",
+        ),
+        # every patient has an event at the same time: all log-rank scores are equal
+        ([2, 2, 2, 2], [1, 1, 1, 1], [1, 2, 3, 4], 0.1, "the log-rank scores do not vary"),
+    ],
+)
+def test_no_cutpoint_is_empty_with_the_reason(time, event, x, minprop, note):
+    res = maxstat_test(time, event, x, minprop=minprop, n_permutations=10)
+    assert math.isnan(res.cutpoint) and math.isnan(res.statistic) and math.isnan(res.p_exact)
+    assert res.n_low is None and res.n_high is None
+    assert res.note.startswith(note)

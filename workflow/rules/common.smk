@@ -260,6 +260,17 @@ def _check_sheets():
         wildcards = SimpleNamespace(patient=row["patient_id"], timepoint=row["timepoint"])
         if organ_map(wildcards)[0] is None:
             no_organs.append(f"{row['patient_id']}/{row['timepoint']}")
+    if config["segmentation"]["method"] == "import":
+        if "tumour_mask" not in SAMPLES:
+            problems.append("segmentation.method is import but the sheet has no tumour_mask column")
+        else:
+            no_mask = SAMPLES.index[SAMPLES["tumour_mask"].fillna("") == ""]
+            if len(no_mask):
+                lines = ", ".join(str(i + 2) for i in no_mask[:20])
+                problems.append(
+                    f"segmentation.method is import but line(s) {lines} have no tumour_mask: "
+                    "give each scan's mask (an empty mask for a scan without tumour)"
+                )
     if no_organs and config["segmentation"]["method"] != "import":
         problems.append(
             f"scan(s) {', '.join(no_organs[:20])} have no organ label map (no organ_labels, and "

@@ -270,7 +270,7 @@ def hazard_ratio_recovery(
         ``true_hr``, ``hr``, ``ci_low``, ``ci_high``, ``covered`` (true HR inside the 95 % CI),
         ``method``, ``n``, ``events``; also written to ``out`` as TSV.
     """
-    from netpet.stats.cox import categorical_design, fit_model
+    from netpet.stats.cox import EstimationError, categorical_design, fit_model
     from netpet.stats.patients import WHO_GRADE_LEVELS, change_column
 
     truth_dir = Path(truth_dir)
@@ -307,7 +307,16 @@ def hazard_ratio_recovery(
             )
             columns.append(grade)
             names += grade_names
-        fit = fit_model(time, event, np.hstack(columns), names=names, all_terms=True)
+        try:
+            fit = fit_model(time, event, np.hstack(columns), names=names, all_terms=True)
+        except EstimationError as error:  # few events: a result, not a crash
+            for name in names:
+                rows.append(
+                    {"source": source, "term": name, "true_hr": true_hr.get(name, np.nan)}
+                    | {"method": "not_estimable", "n": len(time), "events": int(event.sum())}
+                    | {"note": str(error)}
+                )
+            continue
         for j, name in enumerate(fit.names):
             hr = float(np.exp(fit.coef[j]))
             # CoxFit limits are on the log-hazard scale (Wald, or profile for Firth).
@@ -324,6 +333,7 @@ def hazard_ratio_recovery(
                     "method": fit.method,
                     "n": fit.n,
                     "events": fit.events,
+                    "note": "",
                 }
             )
     table = pd.DataFrame(rows)

@@ -300,8 +300,9 @@ def place_liver_reference(
     if not liver.any():
         raise InputError(
             f"organ label map has no liver (label {organ_numbers.LIVER}, TotalSegmentator "
-            "numbering): supply organ labels that include the liver, or disable the liver "
-            "reference"
+            "numbering) on the PET grid: supply organ labels of this scan that include the "
+            "liver (a map of another scan or frame of reference misses the PET), or leave "
+            "organ_labels empty and use segmentation.method import (no TLR then)"
         )
     spacing = spacing_zyx(suv)
     lesions = liver_hot_spots(suv_zyx, liver, robust_sd_count=robust_sd_count)

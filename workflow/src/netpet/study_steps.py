@@ -2,6 +2,10 @@
 
 One function per workflow rule; each reads TSV tables, calls :mod:`netpet.stats`,
 :mod:`netpet.tables` or :mod:`netpet.figures`, and writes its outputs atomically.
+
+Small or degenerate cohorts (no or one event, a handful of patients, a constant parameter, no
+follow-up values) never stop a step: statistics rows carry a ``note`` saying why a value is
+empty, and every figure and table is still written (saying what could not be shown).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from netpet.config import load_sheet
+from netpet.errors import InputError
 from netpet.io import write_tsv
 from netpet.stats.cox import cox_table
 from netpet.stats.cutpoint import cutpoint_curves, cutpoint_table
@@ -195,16 +200,26 @@ def km_step(
     confidence_band: bool,
     out: str | os.PathLike,
 ) -> None:
-    """Kaplan-Meier curves of the low and high groups of one dichotomised column."""
+    """Kaplan-Meier curves of the low and high groups of one dichotomised column.
+
+    Without a cut-point (e.g. no events) the figure shows all patients and the reason.
+    """
     from netpet.figures.survival import km_figure
+    from netpet.tables import note_text
 
     cutpoints = _read(cutpoints_path).set_index("parameter")
+    if column not in cutpoints.index:
+        raise InputError(
+            f"{cutpoints_path}: no row for {column!r}; the cut-point search must include every "
+            "figure parameter (check stats.parameters and report.figure_parameters in the config)"
+        )
     cox = _read(cox_univariate_path)
     cox_row = cox[(cox["parameter"] == column) & (cox["coding"] == "dichotomised")]
     km_figure(
         _read(patients_path),
         column,
         float(cutpoints.loc[column, "cutpoint"]),
+        note=note_text(cutpoints.loc[column].get("note")),
         time_col=time_col,
         event_col=event_col,
         cox_row=cox_row.iloc[0].to_dict() if len(cox_row) else None,

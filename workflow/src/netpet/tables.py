@@ -28,7 +28,7 @@ import scipy.stats
 from netpet import io
 from netpet.errors import InputError
 from netpet.stats import survival
-from netpet.stats.cox import COX_COLUMNS
+from netpet.stats.cox import COX_COLUMNS, FIRTH_NOTE
 from netpet.stats.cutpoint import CUTPOINT_COLUMNS
 from netpet.stats.patients import change_column
 
@@ -389,7 +389,8 @@ def format_hr(hr: float, ci_low: float, ci_high: float, *, decimals: int = 3) ->
     """Format a hazard ratio with its confidence interval: ``"3.053 (1.003–9.289)"``.
 
     Ratios of 100 or more print with 3 significant digits (120.4 -> 120); an infinite bound
-    prints as ∞.
+    prints as ∞, a bound that was not computed (NaN) as an em dash; without both bounds:
+    ``"0.115 (CI —)"``.
     """
 
     def one(x: float) -> str:
@@ -397,6 +398,8 @@ def format_hr(hr: float, ci_low: float, ci_high: float, *, decimals: int = 3) ->
             return format_number(x, sig=3)
         return format_number(x, decimals=decimals)
 
+    if np.isnan(ci_low) and np.isnan(ci_high):
+        return f"{one(hr)} (CI {MISSING_TEXT})"
     return f"{one(hr)} ({_interval(one(ci_low), one(ci_high))})"
 
 
@@ -511,6 +514,39 @@ def _require_columns(df: pd.DataFrame, columns: Sequence[str], what: str) -> Non
             f"{what}: missing column(s) {missing}; present: {list(df.columns)}. "
             "Produce the table with the netpet stats stage or add the columns."
         )
+
+
+def note_text(value) -> str:
+    """The ``note`` cell of a statistics table as text ("" when empty; TSV reads it as NaN)."""
+    return value if isinstance(value, str) else ""
+
+
+def note_parts(value) -> list[str]:
+    """The reasons in a ``note`` cell (``; ``-separated), without the Firth explanation.
+
+    Firth rows are marked and explained in their own footnote (:data:`FIRTH_FOOTNOTE`).
+    """
+    return [
+        part for part in note_text(value).split("; ") if part and not part.startswith(FIRTH_NOTE)
+    ]
+
+
+def _grouped_notes(
+    labels: Sequence[str], notes: Sequence[str], *, n_rows: int, wrap: str = "{}"
+) -> list[str]:
+    """One footnote per distinct note: ``"<wrapped note>: <labels or 'all rows'>."``.
+
+    ``n_rows`` is the number of rows of the whole table ("all rows" when a note has them all).
+    """
+    by_note: dict[str, list[str]] = {}
+    for label, note in zip(labels, notes, strict=True):
+        for part in note_parts(note):
+            by_note.setdefault(part, []).append(label)
+    lines = []
+    for note, rows in by_note.items():
+        where = "all rows" if len(rows) == n_rows else ", ".join(dict.fromkeys(rows))
+        lines.append(f"{wrap.format(note)}: {where}.")
+    return lines
 
 
 # --------------------------------------------------------------------------------------------
@@ -1017,8 +1053,10 @@ def cox_table(
         ``display``: Parameter, Coding, Events/n, HR (95 % CI), p, [p corrected], [HR
         optimism-corrected], C-index, PH test p.
     """
-    _require_columns(cox, COX_COLUMNS, "Cox table")
+    _require_columns(cox, [c for c in COX_COLUMNS if c != "note"], "Cox table")
     data = cox.copy()
+    if "note" not in data.columns:
+        data["note"] = ""
     covariates, covariate_notes = _parse_covariates(data.covariates)
     covariate_text = ", ".join(COVARIATE_LABELS.get(c, c) for c in covariates)
     if cutpoints is not None:
@@ -1038,7 +1076,7 @@ def cox_table(
         _require_columns(bootstrap, ["parameter", "hr_corrected"], "bootstrap table")
         keep = [
             c
-            for c in ("parameter", "hr_corrected", "cut_stability", "n_used")
+            for c in ("parameter", "hr_corrected", "cut_stability", "n_used", "n_resamples")
             if c in bootstrap.columns
         ]
         data = data.merge(bootstrap[keep], on="parameter", how="left", validate="many_to_one")
@@ -1078,12 +1116,9 @@ def cox_table(
         display["HR optimism-corrected"] = [
             format_number(h, decimals=3) if np.isfinite(h) else "" for h in data.hr_corrected
         ]
-        resamples = ""
-        if "n_used" in data.columns and data.n_used.notna().any():
-            resamples = f", {int(data.n_used.max())} resamples"
         footnotes.append(
             "HR optimism-corrected: Harrell's bootstrap optimism correction of the whole "
-            f"cut-point search and Cox fit (Harrell et al. 1996{resamples})."
+            f"cut-point search and Cox fit (Harrell et al. 1996{_resamples_text(data)})."
         )
     if "cut_stability" in data.columns:
         display["Same cut-point in bootstrap, %"] = [
@@ -1097,8 +1132,24 @@ def cox_table(
     display["PH test p"] = [format_p(p) for p in data.ph_p]
     if any_firth:
         footnotes.append(FIRTH_FOOTNOTE)
-    if (data.method == "not_estimable").any():
-        footnotes.append("Not estimable: no event, or the parameter takes a single value.")
+    row_labels = [
+        f"{parameter_label(r.parameter)} ({r.coding})" for r in data.itertuples(index=False)
+    ]
+    not_estimable = (data.method == "not_estimable").to_numpy()
+    notes = [note_text(n) for n in data.note]
+    if not_estimable.any():
+        lines = _grouped_notes(
+            [lb for lb, ne in zip(row_labels, not_estimable, strict=True) if ne],
+            [n for n, ne in zip(notes, not_estimable, strict=True) if ne],
+            n_rows=len(data),
+            wrap="Not estimable ({})",
+        )
+        footnotes += lines or ["Not estimable: no event, or the parameter takes a single value."]
+    footnotes += _grouped_notes(
+        [lb for lb, ne in zip(row_labels, not_estimable, strict=True) if not ne],
+        [n for n, ne in zip(notes, not_estimable, strict=True) if not ne],
+        n_rows=len(data),
+    )
     if covariate_text:
         footnotes.append(
             f"Adjusted for {covariate_text} (categorical, dummy-coded; lowest level reference)."
@@ -1111,6 +1162,22 @@ def cox_table(
             else f"Table {number}. Univariate Cox proportional-hazards models of PFS"
         )
     return Table(data=data, display=display, caption=caption, footnotes=tuple(footnotes))
+
+
+def _resamples_text(data: pd.DataFrame) -> str:
+    """``", 500 resamples"``, or how many of them were usable when some were skipped."""
+    if "n_used" not in data.columns or not data.n_used.notna().any():
+        return ""
+    used = data.n_used.dropna().astype(int)
+    drawn = data.n_resamples.dropna().astype(int) if "n_resamples" in data.columns else used
+    total = int(drawn.max()) if len(drawn) else int(used.max())
+    if used.min() == total:
+        return f", {total} resamples"
+    span = f"{used.min()}" if used.min() == used.max() else f"{used.min()}{EN_DASH}{used.max()}"
+    return (
+        f", {total} resamples, of which {span} per parameter had an admissible cut-point and an "
+        "estimable HR; the others were skipped"
+    )
 
 
 FIRTH_FOOTNOTE = (
@@ -1179,21 +1246,32 @@ def cutpoint_summary(cutpoints: pd.DataFrame, *, caption: str | None = None) -> 
     -------
     Table
         ``display``: Parameter, Cut-point, Low/high n, max |standardised statistic| and the
-        naive, Lau92, Lau94, exact, permutation and Altman-corrected p-values.
+        naive, Lau92, Lau94, exact, permutation and Altman-corrected p-values, and a Note
+        column (why a value is empty, e.g. "no events") when any row has a note.  Values
+        that could not be computed print as an em dash.
     """
-    _require_columns(cutpoints, CUTPOINT_COLUMNS, "cut-point table")
+    _require_columns(cutpoints, [c for c in CUTPOINT_COLUMNS if c != "note"], "cut-point table")
+    notes = [note_text(n) for n in cutpoints.get("note", pd.Series([""] * len(cutpoints)))]
+
+    def sizes(low, high) -> str:
+        if pd.isna(low) or pd.isna(high):
+            return MISSING_TEXT
+        return f"{int(low)}/{int(high)}"
+
     display = pd.DataFrame(
         {
             "Parameter": [parameter_label(p, unit=True) for p in cutpoints.parameter],
             "Cut-point (low ≤ c)": [format_cutpoint(c) for c in cutpoints.cutpoint],
             "n low/high": [
-                f"{int(a)}/{int(b)}" for a, b in zip(cutpoints.n_low, cutpoints.n_high, strict=True)
+                sizes(a, b) for a, b in zip(cutpoints.n_low, cutpoints.n_high, strict=True)
             ],
             "Statistic": [format_number(s, decimals=3) for s in cutpoints.statistic],
         }
     )
     for column, label in CUTPOINT_P_LABELS.items():
         display[f"p {label}"] = [format_p(p) for p in cutpoints[column]]
+    if any(notes):
+        display["Note"] = notes
     footnotes = (
         "Cut-point: the candidate that maximises the standardised log-rank statistic "
         "(Lausen & Schumacher 1992; R maxstat, smethod = 'LogRank'); low group = value ≤ c.",

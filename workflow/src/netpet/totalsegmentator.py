@@ -168,8 +168,8 @@ _NETPET_NUMBER = {name: number for number, name in organ_numbers.NAMES.items()}
 # Geometry agreement between TotalSegmentator's output and its input (float32 NIfTI header).
 _GRID_TOLERANCE_MM = 1e-3
 _DIRECTION_TOLERANCE = 1e-5
-# Configuration keys that are Snakemake resources, not TotalSegmentator settings.
-RESOURCE_KEYS = ("threads", "mem_mb")
+# Keys of the config section that are the workflow's, not TotalSegmentator settings.
+RESOURCE_KEYS = ("enabled", "threads", "mem_mb")
 _DEVICES = ("cpu", "gpu", "mps")
 _OUTPUT_TAIL_LINES = 30
 

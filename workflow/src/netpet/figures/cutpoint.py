@@ -33,7 +33,9 @@ def plot_cutpoint_curve(
     statistic, naive p and search-corrected p.  When the observed ``values`` are given, the
     ranges outside the candidates (cut-points that would leave fewer than ``minprop`` of the
     patients on one side, so were not searched) are shaded grey and the observed values drawn
-    as a rug (vermillion: event).
+    as a rug (vermillion: event).  Without a cut-point (NaN, no finite statistic, no
+    candidate) the panel shows the rug and ``"<note>: no cut-point search"`` (the ``note`` of
+    ``cutpoint``).
 
     Parameters
     ----------
@@ -51,17 +53,21 @@ def plot_cutpoint_curve(
     -------
     dict
         caption facts: ``parameter``, ``cutpoint``, ``statistic``, ``n_candidates``,
-        ``candidate_range``, ``p_naive``, ``p_corrected``, ``p_corrected_method``.
+        ``candidate_range``, ``p_naive``, ``p_corrected``, ``p_corrected_method``,
+        ``message`` (why there is no search, or "").
     """
     curve = curve.sort_values("candidate")
     x = curve["candidate"].to_numpy(float)
     y = curve["statistic"].to_numpy(float)
-    if x.size == 0:
-        raise InputError(f"cut-point curve of {cutpoint['parameter']!r} has no candidate")
-    signed = bool(np.any(y < 0))
-    ax.plot(x, y, color=st.LOW_COLOUR, lw=1.0, marker="o", markersize=2.2, gid="statistic")
     cut = float(cutpoint["cutpoint"])
     stat = float(cutpoint["statistic"])
+    unit = " (%)" if str(cutpoint["parameter"]).endswith("_pct") else ""
+    xlabel = f"Candidate cut-point: {parameter_label(str(cutpoint['parameter']))}{unit}"
+    finite = np.isfinite(y)
+    if not finite.any() or not np.isfinite(cut):
+        return _no_search(ax, cutpoint, x, values=values, events=events, xlabel=xlabel)
+    signed = bool(np.any(y < 0))
+    ax.plot(x, y, color=st.LOW_COLOUR, lw=1.0, marker="o", markersize=2.2, gid="statistic")
     ax.axvline(cut, color="black", lw=0.8, ls=(0, (4, 2)), gid="chosen")
     ax.plot(
         [cut],
@@ -76,38 +82,10 @@ def plot_cutpoint_curve(
 
     lo, hi = float(x.min()), float(x.max())
     if values is not None:
-        v = pd.to_numeric(values, errors="coerce").to_numpy(float)
-        keep = np.isfinite(v)
-        v = v[keep]
-        pad = 0.03 * (v.max() - v.min() or 1.0)
-        ax.set_xlim(v.min() - pad, v.max() + pad)
-        left, right = ax.get_xlim()
-        if v.min() < lo:
-            ax.axvspan(left, lo, color=st.LIGHT_GREY, lw=0, zorder=0, gid="excluded")
-        if v.max() > hi:
-            ax.axvspan(hi, right, color=st.LIGHT_GREY, lw=0, zorder=0, gid="excluded")
-        e = (
-            np.zeros(v.size)
-            if events is None
-            else pd.to_numeric(events, errors="coerce").to_numpy()[keep]
-        )
-        colours = np.where(e == 1, st.PROGRESSION_COLOUR, st.GREY)
-        ax.scatter(
-            v,
-            np.zeros_like(v),
-            marker="|",
-            s=30,
-            c=colours,
-            linewidths=0.8,
-            transform=ax.get_xaxis_transform(),
-            clip_on=False,
-            zorder=3,
-            gid="rug",
-        )
+        _rug(ax, values, events, shade=(lo, hi))
     top = max(float(np.nanmax(np.abs(y))), abs(stat))
     ax.set_ylim((-top * 1.15) if signed else 0.0, top * 1.15)
-    unit = " (%)" if str(cutpoint["parameter"]).endswith("_pct") else ""
-    ax.set_xlabel(f"Candidate cut-point: {parameter_label(str(cutpoint['parameter']))}{unit}")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(
         "Standardised log-rank statistic" if signed else "|Standardised log-rank statistic|"
     )
@@ -152,6 +130,66 @@ def plot_cutpoint_curve(
         "p_naive": p_naive,
         "p_corrected": p_corr,
         "p_corrected_method": p_label,
+        "message": "",
+    }
+
+
+def _rug(ax, values, events, *, shade: tuple[float, float] | None) -> None:
+    """Observed values as a rug (vermillion: event); outside ``shade`` (not searched) grey."""
+    v = pd.to_numeric(values, errors="coerce").to_numpy(float)
+    keep = np.isfinite(v)
+    v = v[keep]
+    if v.size == 0:
+        return
+    pad = 0.03 * (v.max() - v.min() or 1.0)
+    ax.set_xlim(v.min() - pad, v.max() + pad)
+    left, right = ax.get_xlim()
+    if shade is not None:
+        lo, hi = shade
+        if v.min() < lo:
+            ax.axvspan(left, lo, color=st.LIGHT_GREY, lw=0, zorder=0, gid="excluded")
+        if v.max() > hi:
+            ax.axvspan(hi, right, color=st.LIGHT_GREY, lw=0, zorder=0, gid="excluded")
+    e = (
+        np.zeros(v.size)
+        if events is None
+        else pd.to_numeric(events, errors="coerce").to_numpy()[keep]
+    )
+    colours = np.where(e == 1, st.PROGRESSION_COLOUR, st.GREY)
+    ax.scatter(
+        v,
+        np.zeros_like(v),
+        marker="|",
+        s=30,
+        c=colours,
+        linewidths=0.8,
+        transform=ax.get_xaxis_transform(),
+        clip_on=False,
+        zorder=3,
+        gid="rug",
+    )
+
+
+def _no_search(ax, cutpoint: pd.Series, candidates, *, values, events, xlabel) -> dict:
+    """Panel of a parameter without a cut-point: the observed values and why."""
+    note = cutpoint.get("note", "")
+    reason = note if isinstance(note, str) and note else "no admissible cut-point"
+    message = f"{reason}: no cut-point search"
+    if values is not None:
+        _rug(ax, values, events, shade=None)
+    ax.set_yticks([])
+    ax.set_xlabel(xlabel)
+    st.draw_message(ax, message)
+    return {
+        "parameter": str(cutpoint["parameter"]),
+        "cutpoint": float("nan"),
+        "statistic": float("nan"),
+        "n_candidates": int(np.size(candidates)),
+        "candidate_range": None,
+        "p_naive": float("nan"),
+        "p_corrected": float("nan"),
+        "p_corrected_method": None,
+        "message": message,
     }
 
 

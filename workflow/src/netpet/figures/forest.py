@@ -18,6 +18,7 @@ from netpet.tables import (
     cox_reported_p,
     dichotomy_label,
     format_p,
+    note_parts,
     parameter_label,
 )
 
@@ -66,8 +67,12 @@ def forest_plot(
         ``"hr:<parameter>:<coding>"`` whose x is the HR (data coordinates; the axis is
         logarithmic, so its position is log HR) and y the row index from the top.  Firth rows
         (``method == "firth_profile"``) use an open diamond and carry :data:`FIRTH_MARK`.
+        Rows that are not estimable print "not estimable"; the ``note`` of every drawn row
+        that has one (why a value is missing) is printed under the plot (gid
+        ``"footnote"``).
     caption_facts : dict
-        ``rows`` (parameter, coding per row), ``models``, ``firth_rows`` per model, ``xlim``.
+        ``rows`` (parameter, coding per row), ``models``, ``firth_rows`` per model, ``xlim``,
+        ``notes`` (the footnote lines).
     """
     if not models:
         raise InputError("forest_plot: no Cox table given")
@@ -98,12 +103,19 @@ def forest_plot(
     n_rows = len(rows)
     n_models = len(frames)
     any_firth = any((f["method"] == "firth_profile").any() for f in frames.values())
+    footer = _note_lines(frames.values(), rows)
+    if any_firth:
+        footer.insert(
+            0,
+            f"{FIRTH_MARK} Monotone likelihood: Firth-penalised Cox regression, profile "
+            "penalised-likelihood 95 % CI and likelihood-ratio p.",
+        )
     top = -1.2  # y of the column headers, above row 0
     # Layout in mm: label column, then per model the plot, its HR text and its p column.
     label_mm, plot_mm, gap_mm, hr_mm, p_mm, margin_mm = 30.0, 32.0, 2.0, 27.0, 9.0, 2.0
     block_mm = plot_mm + gap_mm + hr_mm + p_mm
     width_mm = max(width_mm, 2 * margin_mm + label_mm + n_models * block_mm)
-    bottom_mm = 11.0 + (4.0 if any_firth else 0.0)
+    bottom_mm = 11.0 + 3.5 * len(footer)
     axes_height_mm = row_height_mm * (n_rows - top)
     height_mm = bottom_mm + axes_height_mm + 6.0
     with st.style():
@@ -138,6 +150,7 @@ def forest_plot(
             "models": list(frames),
             "firth_rows": {},
             "xlim": list(xlim),
+            "notes": footer,
         }
         for m, (title, frame) in enumerate(frames.items()):
             left = margin_mm + label_mm + m * block_mm
@@ -206,19 +219,43 @@ def forest_plot(
                 color=st.GREY,
                 fontsize=6,
             )
-        if any_firth:
+        for k, line in enumerate(reversed(footer)):
             fig.text(
                 margin_mm / width_mm,
-                1.0 / height_mm,
-                f"{FIRTH_MARK} Monotone likelihood: Firth-penalised Cox regression, profile "
-                "penalised-likelihood 95 % CI and likelihood-ratio p.",
+                (1.0 + 3.5 * k) / height_mm,
+                line,
                 ha="left",
                 va="bottom",
                 fontsize=6,
+                gid="footnote",
             )
     if path is not None:
         st.save_figure(fig, path)
     return fig, facts
+
+
+#: Most footnote lines of row notes printed under the forest plot.
+MAX_NOTE_LINES = 6
+
+
+def _note_lines(frames, rows) -> list[str]:
+    """Footnotes saying why values of the drawn rows are missing (the ``note`` column)."""
+    lines: list[str] = []
+    for frame in frames:
+        if "note" not in frame.columns:
+            continue
+        for _, r in frame.iterrows():
+            if (r["parameter"], r["coding"]) not in rows:
+                continue
+            prefix = "Not estimable: " if r["method"] == "not_estimable" else ""
+            for part in note_parts(r["note"]):
+                line = prefix + part
+                if line not in lines:
+                    lines.append(line)
+    if len(lines) > MAX_NOTE_LINES:
+        extra = len(lines) - MAX_NOTE_LINES + 1
+        lines = [*lines[: MAX_NOTE_LINES - 1], f"... and {extra} more notes: see the Cox tables."]
+    return lines
 
 
 def _blank(ax, n_rows, top) -> None:
@@ -229,14 +266,24 @@ def _blank(ax, n_rows, top) -> None:
 
 def _draw_row(ax, y, hr, lo, hi, *, firth, gid, xlim) -> None:
     colour = st.OKABE_ITO["black"]
-    left = max(lo, xlim[0]) if np.isfinite(lo) else xlim[0]
-    right = min(hi, xlim[1]) if np.isfinite(hi) else xlim[1]
+    # A NaN bound was not computed: no bar on that side.  An infinite (or 0) bound, or one
+    # beyond the axis, runs to the edge and ends in an arrow head.
+    ends = []
+    for bound, edge, inside, head in (
+        (lo, xlim[0], lambda b: b >= xlim[0], "<"),
+        (hi, xlim[1], lambda b: b <= xlim[1], ">"),
+    ):
+        if np.isnan(bound):
+            ends.append((hr, None))
+        elif np.isfinite(bound) and bound > 0 and inside(bound):
+            ends.append((bound, None))
+        else:
+            ends.append((edge, head))
+    (left, left_head), (right, right_head) = ends
     ax.plot([left, right], [y, y], color=colour, lw=1.0, solid_capstyle="butt", gid=f"ci:{gid[3:]}")
-    # Arrow heads where the CI runs off the axis.
-    if not (np.isfinite(lo) and lo >= xlim[0]):
-        ax.plot([left], [y], marker="<", color=colour, markersize=4, linestyle="none")
-    if not (np.isfinite(hi) and hi <= xlim[1]):
-        ax.plot([right], [y], marker=">", color=colour, markersize=4, linestyle="none")
+    for x_end, head in ((left, left_head), (right, right_head)):
+        if head:
+            ax.plot([x_end], [y], marker=head, color=colour, markersize=4, linestyle="none")
     marker = "D" if firth else "s"
     ax.plot(
         [hr],

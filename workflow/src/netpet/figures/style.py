@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,6 +88,25 @@ def style() -> Iterator[None]:
     """Context in which figures are built and saved with the netpet style."""
     with mpl.rc_context(RC_PARAMS):
         yield
+
+
+def draw_message(ax, text: str, *, width_chars: int = 48) -> None:
+    """Write ``text`` in the middle of ``ax`` (gid ``"message"``): why a panel shows no result.
+
+    Used where small or degenerate cohorts leave nothing to draw (no events, no cut-point,
+    no patient with a value), so that the figure is still produced and says why.
+    """
+    ax.text(
+        0.5,
+        0.5,
+        textwrap.fill(text, width_chars),
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        color=GREY,
+        gid="message",
+        bbox={"facecolor": "white", "edgecolor": "none", "pad": 2.0},
+    )
 
 
 def new_figure(width_mm: float, height_mm: float, **kwargs) -> Figure:

@@ -8,6 +8,7 @@ parameter with :mod:`netpet.stats.survival` and draws them.
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -233,6 +234,7 @@ def km_figure(
     time_col: str = "pfs_months",
     event_col: str = "progression",
     cox_row: Mapping | None = None,
+    note: str = "",
     risk_times: Sequence[float] | None = None,
     ci: bool = False,
     time_label: str = "Time since start of PRRT (months)",
@@ -244,6 +246,12 @@ def km_figure(
     (Kaplan-Meier as R's ``survfit``; log-rank as ``survdiff``).  The hazard ratio printed is
     the one of ``cox_row`` (a dichotomised row of ``cox_univariate.tsv``), when given.
 
+    Small or degenerate cohorts still give a figure: without a cut-point (NaN, e.g. no
+    events) the curve of all patients with a value is drawn with the legend title
+    ``"<note>: no Kaplan-Meier comparison"``; without any patient with a value the panel says
+    so; without events no log-rank p is printed; an inestimable HR prints as such with the
+    Cox row's note.
+
     Parameters
     ----------
     patients : pandas.DataFrame
@@ -251,11 +259,15 @@ def km_figure(
     column : str
         Parameter column, e.g. ``"wtv_ml_change_interim_pct"``.
     cutpoint : float
-        Low group: value ≤ cutpoint (R's maxstat grouping).
+        Low group: value ≤ cutpoint (R's maxstat grouping); NaN: no cut-point.
     time_col, event_col : str, optional
         Survival time (months) and event (0/1) columns.
     cox_row : mapping, optional
-        Keys ``hr``, ``ci_low``, ``ci_high``, ``method`` of the Cox fit of the same grouping.
+        Keys ``hr``, ``ci_low``, ``ci_high``, ``method`` (and ``note``) of the Cox fit of the
+        same grouping.
+    note : str, optional
+        Why there is no cut-point (the ``note`` of ``cutpoints.tsv``), printed when
+        ``cutpoint`` is NaN.
     path : path-like, optional
         Write the figure there (PNG/PDF/SVG by suffix).
 
@@ -265,7 +277,8 @@ def km_figure(
     caption_facts : dict
         ``column``, ``cutpoint``, ``n_low``, ``n_high``, ``events_low``, ``events_high``,
         ``logrank_chisq``, ``logrank_p``, ``hr``, ``hr_ci``, ``excluded`` (patients without a
-        value), ``ci_transform``.
+        value), ``ci_transform``, ``message`` (why a comparison is missing, or "").  Group
+        counts are None and the log-rank values NaN when there is no comparison.
     """
     for name in (column, time_col, event_col):
         if name not in patients.columns:
@@ -278,32 +291,92 @@ def km_figure(
         pd.to_numeric(data[event_col], errors="coerce"),
         source=f"patients table, columns {time_col!r} and {event_col!r}",
     )
-    high = values[keep].to_numpy(float) > cutpoint
-    group = np.where(high, "high", "low")
-
+    name = parameter_label(column)
+    facts = {
+        "column": column,
+        "cutpoint": float(cutpoint),
+        "n_low": None,
+        "n_high": None,
+        "events_low": None,
+        "events_high": None,
+        "logrank_chisq": float("nan"),
+        "logrank_p": float("nan"),
+        "hr": None,
+        "hr_ci": None,
+        "excluded": int((~keep).sum()),
+        "ci_transform": "log" if ci else None,
+        "message": "",
+    }
+    if len(time) == 0:
+        facts["message"] = f"no patient with a value of {name}: no Kaplan-Meier comparison"
+        with st.style():
+            fig = st.new_figure(st.SINGLE_COLUMN_MM, 90.0, layout="constrained")
+            ax = fig.add_subplot()
+            ax.set_axis_off()
+            st.draw_message(ax, facts["message"])
+        if path is not None:
+            st.save_figure(fig, path)
+        return fig, facts
+    times = risk_times if risk_times is not None else default_risk_times(float(time.max()))
+    if not np.isfinite(cutpoint):
+        facts["message"] = f"{note or 'no cut-point'}: no Kaplan-Meier comparison"
+        groups = ["all"]
+        group = np.full(len(time), "all")
+        labels = {"all": f"All patients with a {name} value (n = {len(time)})"}
+        risk_labels = {"all": "All"}
+        colours = {"all": st.GREY}
+        annotation = facts["message"]
+    else:
+        high = values[keep].to_numpy(float) > cutpoint
+        groups = ["low", "high"]
+        group = np.where(high, "high", "low")
+        cut = format_cutpoint(cutpoint)
+        unit = " %" if column.endswith("_pct") else ""
+        n_low, n_high = int((~high).sum()), int(high.sum())
+        labels = {
+            "low": f"{name} ≤ {cut}{unit} (n = {n_low})",
+            "high": f"{name} > {cut}{unit} (n = {n_high})",
+        }
+        risk_labels = {"low": f"≤ {cut}{unit}", "high": f"> {cut}{unit}"}
+        colours = {"low": st.LOW_COLOUR, "high": st.HIGH_COLOUR}
+        facts.update(
+            n_low=n_low,
+            n_high=n_high,
+            events_low=int(event[~high].sum()),
+            events_high=int(event[high].sum()),
+        )
+        if event.sum() and n_low and n_high:
+            test = survival.logrank_test(time, event, group)
+            facts.update(logrank_chisq=float(test.chisq), logrank_p=float(test.p))
+            p_text = format_p(test.p)
+            annotation = (
+                f"Log-rank p {p_text}" if p_text.startswith("<") else f"Log-rank p = {p_text}"
+            )
+        else:
+            facts["message"] = (
+                "no events: no log-rank test"
+                if not event.sum()
+                else ("one group is empty: no log-rank test")
+            )
+            annotation = facts["message"]
+        if cox_row is not None:
+            facts["hr"] = float(cox_row["hr"])
+            if np.isfinite(facts["hr"]):
+                facts["hr_ci"] = format_hr(
+                    cox_row["hr"], cox_row["ci_low"], cox_row["ci_high"], decimals=2
+                )
+                firth = " (Firth)" if cox_row.get("method") == "firth_profile" else ""
+                annotation += f"\nHR{firth} {facts['hr_ci']}"
+            else:
+                why = cox_row.get("note")
+                why = f": {why}" if isinstance(why, str) and why else ""
+                annotation += "\n" + textwrap.fill(f"HR not estimable{why}", 60)
     curves = pd.concat(
-        [_km_frame(time[group == g], event[group == g], g) for g in ("low", "high")],
+        [_km_frame(time[group == g], event[group == g], g) for g in groups if (group == g).any()],
         ignore_index=True,
     )
-    test = survival.logrank_test(time, event, group)
-    cut = format_cutpoint(cutpoint)
-    name = parameter_label(column)
-    unit = " %" if column.endswith("_pct") else ""
-    n_low, n_high = int((~high).sum()), int(high.sum())
-    labels = {
-        "low": f"{name} ≤ {cut}{unit} (n = {n_low})",
-        "high": f"{name} > {cut}{unit} (n = {n_high})",
-    }
-    p_text = format_p(test.p)
-    annotation = f"Log-rank p {p_text}" if p_text.startswith("<") else f"Log-rank p = {p_text}"
-    hr_text = None
-    if cox_row is not None:
-        hr_text = format_hr(cox_row["hr"], cox_row["ci_low"], cox_row["ci_high"], decimals=2)
-        firth = " (Firth)" if cox_row.get("method") == "firth_profile" else ""
-        annotation += f"\nHR{firth} {hr_text}"
     at_risk_rows = []
-    times = risk_times if risk_times is not None else default_risk_times(float(time.max()))
-    for g in ("low", "high"):
+    for g in groups:
         counts = survival.numbers_at_risk(time[group == g], np.asarray(times, float))
         at_risk_rows += [
             {"group": g, "time": float(t), "n_risk": int(n)}
@@ -312,29 +385,15 @@ def km_figure(
     fig = plot_km(
         curves,
         at_risk=pd.DataFrame(at_risk_rows),
-        groups=["low", "high"],
+        groups=groups,
         labels=labels,
-        risk_labels={"low": f"≤ {cut}{unit}", "high": f"> {cut}{unit}"},
-        colours={"low": st.LOW_COLOUR, "high": st.HIGH_COLOUR},
+        risk_labels=risk_labels,
+        colours=colours,
         annotation=annotation,
         risk_times=times,
         ci=ci,
         time_label=time_label,
     )
-    facts = {
-        "column": column,
-        "cutpoint": float(cutpoint),
-        "n_low": n_low,
-        "n_high": n_high,
-        "events_low": int(event[~high].sum()),
-        "events_high": int(event[high].sum()),
-        "logrank_chisq": float(test.chisq),
-        "logrank_p": float(test.p),
-        "hr": None if cox_row is None else float(cox_row["hr"]),
-        "hr_ci": hr_text,
-        "excluded": int((~keep).sum()),
-        "ci_transform": "log" if ci else None,
-    }
     if path is not None:
         st.save_figure(fig, path)
     return fig, facts

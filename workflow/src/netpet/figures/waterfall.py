@@ -41,7 +41,8 @@ def plot_waterfall(
 
     Bars are patients sorted by descending change, coloured by ``event_col`` (progression
     vermillion, no progression blue).  Bars above ``clip_pct`` are cut at it and carry their
-    true value as a label and an upward triangle.  The cut-point is a dashed line.
+    true value as a label and an upward triangle.  The cut-point is a dashed line (none when
+    NaN).  Without any patient with a value the panel says so.
 
     Parameters
     ----------
@@ -117,8 +118,10 @@ def plot_waterfall(
         line = ax.axhline(cutpoint, color="black", lw=0.8, ls=(0, (4, 2)), gid="cutpoint")
         line.set_label(f"Cut-point {format_cutpoint(cutpoint)} %")
         handles.append(line)
-    ax.set_xlim(-0.7, len(v) - 0.3)
+    ax.set_xlim(-0.7, max(len(v), 1) - 0.3)
     ax.set_ylim(lower, clip_pct)
+    if v.size == 0:
+        st.draw_message(ax, f"no patient with a value of {parameter_label(column)}")
     ax.set_ylabel(f"{parameter_label(column)} (%)")
     ax.spines["bottom"].set_visible(False)
     if show_ids:

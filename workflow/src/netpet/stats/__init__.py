@@ -7,9 +7,21 @@ Modules, in the order of the analysis:
 - :mod:`netpet.stats.cutpoint`: maximally selected log-rank cut-point with corrected p-values;
 - :mod:`netpet.stats.cox`: Cox (Efron), Firth fallback, concordance, PH test;
 - :mod:`netpet.stats.validation`: bootstrap optimism of the data-driven cut-point.
+
+Small or degenerate cohorts give results, not exceptions: a value that cannot be computed is
+NaN and the ``note`` column of the table says why (:class:`EstimationError` carries the reason
+of a model that cannot be fitted).
 """
 
-from netpet.stats.cox import COX_COLUMNS, cox_table, cox_zph, fit_cox, fit_firth, fit_model
+from netpet.stats.cox import (
+    COX_COLUMNS,
+    EstimationError,
+    cox_table,
+    cox_zph,
+    fit_cox,
+    fit_firth,
+    fit_model,
+)
 from netpet.stats.cutpoint import (
     CUTPOINT_COLUMNS,
     cutpoint_curves,
@@ -24,6 +36,7 @@ __all__ = [
     "BOOTSTRAP_COLUMNS",
     "COX_COLUMNS",
     "CUTPOINT_COLUMNS",
+    "EstimationError",
     "bootstrap_cutpoint",
     "bootstrap_table",
     "build_patient_table",

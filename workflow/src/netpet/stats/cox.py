@@ -12,6 +12,11 @@ and a warning).  :func:`fit_model` detects this and refits with Firth's penalise
 (Firth 1993; Heinze & Schemper 2001, R ``coxphf``), with profile penalised-likelihood CIs and
 penalised likelihood-ratio p; such rows say ``method = "firth_profile"``.  The Firth fit uses
 Breslow's handling of ties, as ``coxphf`` does.
+
+Small or degenerate cohorts (no events, one event, a handful of patients, a constant parameter,
+a Fisher information that is singular, a penalised fit that does not converge) are results,
+not crashes: :func:`cox_table` writes the row with empty estimates and a ``note`` saying why
+(see :data:`COX_COLUMNS`); warnings of the fitting libraries are turned into notes.
 """
 
 from __future__ import annotations
@@ -42,7 +47,21 @@ COX_COLUMNS = (
     "concordance",
     "method",
     "ph_p",
+    "note",
 )
+
+
+#: Start of the ``note`` of a Cox row fitted by Firth's penalised likelihood.
+FIRTH_NOTE = "Firth-penalised fit"
+
+
+class EstimationError(RuntimeError):
+    """A model cannot be estimated on these data (not bad input: a result of the cohort).
+
+    The message says why, in words fit for the ``note`` column of a results table, e.g.
+    ``"Firth fit not possible: Fisher information is rank deficient (1 event, 3
+    coefficients)"``.
+    """
 
 
 class _RiskSets:
@@ -113,7 +132,8 @@ class CoxFit:
 
     ``ci_low``/``ci_high`` are on the log-hazard scale: Wald for ``cox_efron``, profile
     penalised likelihood for ``firth_profile``.  ``p_lr`` is the likelihood-ratio p of each
-    coefficient (model without that column as reference).
+    coefficient (model without that column as reference).  ``notes`` say why a value of the
+    fit is NaN (e.g. a profile-likelihood bound that was not found).
     """
 
     names: tuple
@@ -131,6 +151,7 @@ class CoxFit:
     converged: bool
     monotone_reason: str = ""
     cov: np.ndarray = field(default=None, repr=False)
+    notes: tuple = ()
 
     @property
     def hr(self) -> np.ndarray:
@@ -144,6 +165,11 @@ def _newton_raphson(xs, rs, *, max_iter: int = 60, tol: float = 1e-10):
     Converged when the largest step is below ``tol`` (absolute, log-hazard scale).
     Returns ``(beta, loglik, info, converged)``.
     """
+    with np.errstate(all="ignore"):  # a diverging fit overflows; halving and the flag handle it
+        return _newton_raphson_steps(xs, rs, max_iter=max_iter, tol=tol)
+
+
+def _newton_raphson_steps(xs, rs, *, max_iter: int, tol: float):
     p = xs.shape[1]
     beta = np.zeros(p)
     loglik, score, info = _efron(beta, xs, rs)
@@ -263,7 +289,9 @@ def cox_zph(time, event, x, beta, *, terms: list[list[int]] | None = None) -> pd
     return pd.DataFrame(rows)
 
 
-def monotone_likelihood(time, event, x, *, converged: bool = True, coef=None, se=None) -> str:
+def monotone_likelihood(
+    time, event, x, *, converged: bool = True, coef=None, se=None, names=None
+) -> str:
     """Reason why the Cox partial likelihood is monotone (infinite estimate), or ``""``.
 
     Checks, in order: a binary column (e.g. a dichotomised parameter or a grade dummy) with
@@ -272,7 +300,7 @@ def monotone_likelihood(time, event, x, *, converged: bool = True, coef=None, se
     not converge, or a coefficient or standard error beyond 10 per standard deviation of its
     column (a hazard ratio beyond e^10 per SD, or an information near 0, is a diverging
     estimate, e.g. when all events of one group happen after the other group has left the
-    risk set).
+    risk set).  ``names`` (one per column) name the column in the reason.
     """
     x = np.asarray(x, dtype=float).reshape(len(time), -1)
     event = np.asarray(event)
@@ -281,7 +309,12 @@ def monotone_likelihood(time, event, x, *, converged: bool = True, coef=None, se
         if len(levels) == 2:
             for level in levels:
                 if event[x[:, j] == level].sum() == 0:
-                    return f"column {j}: no events where it equals {level:g}"
+                    name = names[j] if names is not None else f"column {j}"
+                    if set(levels) == {0.0, 1.0}:  # an indicator: name the group
+                        return (
+                            f"no events where {name}" if level else f"no events where not ({name})"
+                        )
+                    return f"no events where {name} = {level:g}"
     if not converged:
         return "Newton-Raphson did not converge (coefficient diverging)"
     sd = x.std(axis=0)
@@ -323,11 +356,12 @@ def fit_cox(time, event, x, *, names=None) -> CoxFit:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", linalg.LinAlgWarning)
             cov = linalg.inv(info)
-        se = np.sqrt(np.diag(cov))
+        with np.errstate(invalid="ignore"):  # a negative variance (diverging fit) gives NaN
+            se = np.sqrt(np.diag(cov))
     except (linalg.LinAlgError, ValueError):
         cov = np.full((p, p), np.nan)
         se = np.full(p, np.nan)
-    reason = monotone_likelihood(time, event, x, converged=converged, coef=beta, se=se)
+    reason = monotone_likelihood(time, event, x, converged=converged, coef=beta, se=se, names=names)
     z = stats.norm.ppf(0.975)
     with np.errstate(divide="ignore", invalid="ignore"):
         p_wald = 2 * stats.norm.sf(np.abs(beta / se))
@@ -358,6 +392,64 @@ def fit_cox(time, event, x, *, names=None) -> CoxFit:
     )
 
 
+#: Newton step limits (log-hazard units) tried in turn by the Firth fit.  firthmodels steers
+#: by the unpenalised information, which is half the curvature of the penalised likelihood
+#: when the penalty dominates (a group without events), so a long first step can leave it
+#: oscillating about the maximum; shorter steps approach it from one side.
+FIRTH_MAX_STEPS = (5.0, 1.0, 0.25)
+
+
+def _warning_texts(caught) -> list[str]:
+    return list(dict.fromkeys(str(w.message).rstrip(".") for w in caught))
+
+
+def firth_model(time, event, x):
+    """Fitted ``firthmodels.FirthCoxPH`` (Breslow ties) and notes, or :class:`EstimationError`.
+
+    Each step limit of :data:`FIRTH_MAX_STEPS` is tried until a fit converges by firthmodels'
+    own criteria (penalised score below 1e-4 and last step below 1e-6).
+
+    Returns
+    -------
+    model : firthmodels.FirthCoxPH
+    notes : list of str
+        Other warnings raised by the converged fit.
+
+    Raises
+    ------
+    EstimationError
+        When no attempt converges, e.g. because the Fisher information is singular (too few
+        events for the coefficients).
+    """
+    from firthmodels import FirthCoxPH
+    from sklearn.exceptions import ConvergenceWarning
+
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event)
+    x = np.asarray(x, dtype=float).reshape(len(time), -1)
+    n_events, p = int(event.sum()), x.shape[1]
+    size = f"{n_events} event{'s' if n_events != 1 else ''}, {p} coefficient{'s' if p != 1 else ''}"
+    problem = ""
+    for max_step in FIRTH_MAX_STEPS:
+        model = FirthCoxPH(
+            backend="numpy", max_iter=200, max_step=max_step, max_halfstep=30, gtol=1e-4, xtol=1e-6
+        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                model.fit(x, (event.astype(bool), time))
+            except (linalg.LinAlgError, ValueError) as error:
+                problem = f"Firth fit not possible: {str(error).rstrip('.')}"
+                continue
+        failed = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+        if model.converged_ and not failed and np.all(np.isfinite(model.coef_)):
+            return model, _warning_texts(caught)
+        problem = "Firth fit did not converge: " + (
+            "; ".join(_warning_texts(failed)) or "no convergence"
+        )
+    raise EstimationError(f"{problem} ({size})")
+
+
 def fit_firth(time, event, x, *, names=None, reason: str = "", all_terms: bool = False) -> CoxFit:
     """Firth-penalised Cox model (Heinze & Schemper 2001; R ``coxphf``), via ``firthmodels``.
 
@@ -369,27 +461,43 @@ def fit_firth(time, event, x, *, names=None, reason: str = "", all_terms: bool =
     test, p_wald from the penalised information.  The estimate stays finite under monotone
     likelihood.  The profile CI and LR test are computed for the first column only (the
     parameter of interest; the others are adjusters) unless ``all_terms``.
-    """
-    from firthmodels import FirthCoxPH
 
+    A profile bound or LR test that cannot be computed is NaN, with the reason in
+    ``CoxFit.notes``.
+
+    Raises
+    ------
+    EstimationError
+        When the penalised fit itself fails (:func:`firth_model`).
+    """
     time, event = check_survival_data(time, event)
     x = np.asarray(x, dtype=float).reshape(len(time), -1)
     p = x.shape[1]
     names = tuple(names) if names is not None else tuple(f"x{j}" for j in range(p))
-    model = FirthCoxPH(backend="numpy", max_iter=200, max_halfstep=30, gtol=1e-4, xtol=1e-6)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # a non-converged penalised fit must not pass silently
-        model.fit(x, (event.astype(bool), time))
-        features = list(range(p)) if all_terms else [0]
-        model.lrt(features=features)
-        ci = model.conf_int(alpha=0.05, method="pl", features=features, tol=1e-6, max_iter=200)
+    model, notes = firth_model(time, event, x)
+    features = list(range(p)) if all_terms else [0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            model.lrt(features=features)
+        except (linalg.LinAlgError, ValueError) as error:
+            notes.append(f"likelihood-ratio test not computable: {str(error).rstrip('.')}")
+    notes += [f"likelihood-ratio test: {text}" for text in _warning_texts(caught)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            ci = model.conf_int(alpha=0.05, method="pl", features=features, tol=1e-6, max_iter=200)
+        except (linalg.LinAlgError, ValueError) as error:
+            ci = np.full((p, 2), np.nan)
+            notes.append(f"profile-likelihood CI not computable: {str(error).rstrip('.')}")
+    notes += [f"profile-likelihood CI: {text}" for text in _warning_texts(caught)]
     beta = np.asarray(model.coef_, dtype=float)
     return CoxFit(
         names=names,
         coef=beta,
         se=np.asarray(model.bse_),
-        ci_low=ci[:, 0],
-        ci_high=ci[:, 1],
+        ci_low=np.asarray(ci[:, 0], dtype=float),
+        ci_high=np.asarray(ci[:, 1], dtype=float),
         p_wald=np.asarray(model.pvalues_),
         p_lr=np.asarray(model.lrt_pvalues_),
         loglik=float(model.loglik_),
@@ -399,6 +507,7 @@ def fit_firth(time, event, x, *, names=None, reason: str = "", all_terms: bool =
         method="firth_profile",
         converged=bool(model.converged_),
         monotone_reason=reason,
+        notes=tuple(notes),
     )
 
 
@@ -406,8 +515,13 @@ def fit_model(time, event, x, *, names=None, all_terms: bool = False) -> CoxFit:
     """Efron Cox fit, falling back to Firth's penalised fit under monotone likelihood.
 
     ``all_terms``: the Firth fallback profiles every coefficient, not only the first.
+
+    Raises
+    ------
+    EstimationError
+        When the Firth fallback cannot be fitted (see :func:`firth_model`).
     """
-    reason = monotone_likelihood(time, event, x)
+    reason = monotone_likelihood(time, event, x, names=names)
     if reason:
         return fit_firth(time, event, x, names=names, reason=reason, all_terms=all_terms)
     fit = fit_cox(time, event, x, names=names)
@@ -468,10 +582,13 @@ def categorical_design(
     return x, names, note
 
 
-def _design(patients: pd.DataFrame, predictor: np.ndarray, adjust_for) -> tuple:
-    """Design matrix: predictor column first, then the adjusters (dummy-coded if categorical)."""
+def _design(patients: pd.DataFrame, predictor: np.ndarray, adjust_for, *, name: str = "x"):
+    """Design matrix: predictor column first, then the adjusters (dummy-coded if categorical).
+
+    A numeric adjuster with a single value cannot be estimated and is left out (noted).
+    """
     blocks = [predictor[:, None]]
-    names = ["x"]
+    names = [name]
     terms = [[0]]
     notes = []
     for col in adjust_for or []:
@@ -479,6 +596,8 @@ def _design(patients: pd.DataFrame, predictor: np.ndarray, adjust_for) -> tuple:
         if col == "who_grade" or not pd.api.types.is_numeric_dtype(s):
             levels = WHO_GRADE_LEVELS if col == "who_grade" else None
             xd, nd, note = categorical_design(s, name=col, levels=levels)
+        elif s.nunique() < 2 and len(s):
+            xd, nd, note = np.zeros((len(s), 0)), [], f"{col}: single value: not adjusted"
         else:
             xd, nd, note = s.to_numpy(dtype=float)[:, None], [col], ""
         if xd.shape[1]:
@@ -505,7 +624,8 @@ def cox_table(
 
     Continuous: HR per unit of the parameter.  Dichotomised: HR of ``x > cutpoint`` (high)
     versus ``x <= cutpoint`` (low), the cut-point taken from ``cutpoints`` (columns
-    ``parameter, cutpoint``, e.g. :func:`netpet.stats.cutpoint.cutpoint_table`).
+    ``parameter, cutpoint``, optional ``note``, e.g.
+    :func:`netpet.stats.cutpoint.cutpoint_table`).
     Adjusted models add ``adjust_for`` (``who_grade`` dummy-coded with G1 as reference; rare
     levels merged, see :func:`categorical_design`); the reported HR, CI and p are those of the
     parameter, ``p_lr`` compares the model with and without the parameter, ``concordance`` is
@@ -513,6 +633,12 @@ def cox_table(
     are left out of that model (``n`` says how many remain).  Under monotone likelihood the
     row is a Firth fit (``method = "firth_profile"``; see module docstring).  ``ph_p`` is the
     global p of :func:`cox_zph` (NaN for Firth fits, where the PH test is not defined).
+
+    A model that cannot be estimated (no patient or no event left, a parameter with a single
+    value, no cut-point, a singular information or a Firth fit that does not converge) gives
+    ``method = "not_estimable"``, empty estimates and the reason in ``note``; ``note`` also
+    says why any other value of a row is empty (a PH test or profile bound not computable)
+    and which rows are Firth fits, and carries warnings of the fit.
 
     Returns
     -------
@@ -532,7 +658,7 @@ def cox_table(
     bad = [c for c in codings if c not in ("continuous", "dichotomised")]
     if bad:
         raise InputError(f"unknown coding(s) {bad}: use 'continuous' and/or 'dichotomised'")
-    cuts = {}
+    cuts, cut_notes = {}, {}
     if "dichotomised" in codings:
         if cutpoints is None or not {"parameter", "cutpoint"} <= set(cutpoints.columns):
             raise InputError(
@@ -540,26 +666,63 @@ def cox_table(
                 "'parameter' and 'cutpoint'"
             )
         cuts = dict(zip(cutpoints["parameter"], cutpoints["cutpoint"], strict=True))
+        if "note" in cutpoints.columns:
+            cut_notes = dict(zip(cutpoints["parameter"], cutpoints["note"], strict=True))
     rows = []
     for name in parameters:
         for coding in codings:
             row = {"parameter": name, "coding": coding}
             data = patients.dropna(subset=[time_col, event_col, name, *adjust_for])
             x = data[name].to_numpy(dtype=float)
+            reason = ""
+            label = name
             if coding == "dichotomised":
-                cut = cuts.get(name, np.nan)
                 if name not in cuts:
                     raise InputError(f"cutpoints table has no row for parameter {name!r}")
+                cut = float(cuts[name])
+                if np.isfinite(cut):
+                    label = f"{name} > {cut:g}"
+                else:
+                    why = cut_notes.get(name)
+                    reason = f"no cut-point ({why})" if isinstance(why, str) and why else ""
+                    reason = reason or "no cut-point"
                 x = (x > cut).astype(float)
-            xm, names, terms, notes = _design(data, x, adjust_for)
-            label = ", ".join(adjust_for) if adjust_for else "none"
-            row["covariates"] = label + (f" [{'; '.join(notes)}]" if notes else "")
-            row.update(_fit_row(data[time_col], data[event_col], xm, names, terms))
+            xm, names, terms, notes = _design(data, x, adjust_for, name=label)
+            covariates = ", ".join(adjust_for) if adjust_for else "none"
+            row["covariates"] = covariates + (f" [{'; '.join(notes)}]" if notes else "")
+            fitted = _fit_row(
+                data[time_col],
+                data[event_col],
+                xm,
+                names,
+                terms,
+                reason=reason,
+                dichotomised=coding == "dichotomised",
+            )
+            row.update(fitted)
             rows.append(row)
     return pd.DataFrame(rows, columns=list(COX_COLUMNS))
 
 
-def _fit_row(time, event, xm, names, terms) -> dict:
+def _not_estimable_reason(time, event, x, *, dichotomised: bool) -> str:
+    """Why no Cox model can be fitted at all, or ``""``."""
+    if len(time) == 0:
+        return "no patient with a value"
+    if len(time) == 1:
+        return "1 patient with a value"
+    if event.sum() == 0:
+        return "no events"
+    if np.unique(x).size < 2:
+        return (
+            "all patients on one side of the cut-point"
+            if dichotomised
+            else (f"single value ({x[0]:g})")
+        )
+    return ""
+
+
+def _fit_row(time, event, xm, names, terms, *, reason: str = "", dichotomised: bool = False):
+    """One row of :func:`cox_table`; warnings of the fit become notes."""
     nan = float("nan")
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
@@ -575,13 +738,25 @@ def _fit_row(time, event, xm, names, terms) -> dict:
         "method": "not_estimable",
         "ph_p": nan,
     }
-    if len(time) < 2 or event.sum() == 0 or np.unique(xm[:, 0]).size < 2:
-        return empty
-    fit = fit_model(time, event, xm, names=names)
+    reason = reason or _not_estimable_reason(time, event, xm[:, 0], dichotomised=dichotomised)
+    if reason:
+        return {**empty, "note": reason}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fit = fit_model(time, event, xm, names=names)
+        except EstimationError as error:
+            return {**empty, "note": str(error)}
+    notes = [f"{FIRTH_NOTE}, monotone likelihood: {fit.monotone_reason}"] * (
+        fit.method == "firth_profile"
+    )
+    notes += [*fit.notes, *(f"warning: {text}" for text in _warning_texts(caught))]
+    if not np.isfinite(fit.concordance):
+        notes.append("concordance not defined (no comparable pair of patients)")
     ph_p = nan
     if fit.method == "cox_efron":
-        zph = cox_zph(time, event, xm, fit.coef, terms=terms)
-        ph_p = float(zph["p"].iloc[-1])
+        ph_p, ph_note = _ph_test_p(time, event, xm, fit.coef, terms)
+        notes += [ph_note] * bool(ph_note)
     return {
         "n": fit.n,
         "events": fit.events,
@@ -593,4 +768,21 @@ def _fit_row(time, event, xm, names, terms) -> dict:
         "concordance": fit.concordance,
         "method": fit.method,
         "ph_p": ph_p,
+        "note": "; ".join(notes),
     }
+
+
+def _ph_test_p(time, event, xm, coef, terms) -> tuple[float, str]:
+    """Global p of :func:`cox_zph`, or NaN and why (a singular information: too few events)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", linalg.LinAlgWarning)
+            zph = cox_zph(time, event, xm, coef, terms=terms)
+    except (linalg.LinAlgError, linalg.LinAlgWarning):
+        events = int(np.sum(event))
+        return float("nan"), (
+            f"PH test not computable: singular information ({events} "
+            f"event{'s' if events != 1 else ''})"
+        )
+    p = float(zph["p"].iloc[-1])
+    return p, "" if np.isfinite(p) else "PH test not computable"

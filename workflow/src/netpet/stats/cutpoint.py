@@ -20,6 +20,10 @@ Definitions (all as maxstat's ``cmaxstat``):
 
 ``T_m^2`` is not survdiff's chi-square at that cut (different variance), which is why the naive
 log-rank p at the chosen cut is reported separately (``p_naive``).
+
+Without a cut-point (no events, a single value, no patient with a value, too few patients for
+``minprop``) every number of the row is empty and ``note`` says why
+(:func:`no_cutpoint_reason`); a p-value that is not computed has its reason there too.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ CUTPOINT_COLUMNS = (
     "p_altman",
     "n_low",
     "n_high",
+    "note",
 )
 
 #: Altman et al. (1994) corrections of the minimum p-value: minprop -> (a, b) in
@@ -343,7 +348,10 @@ def p_altman(p_min: float, *, minprop: float) -> float:
 
 @dataclass(frozen=True)
 class CutpointResult:
-    """Result of :func:`maxstat_test`; the first eleven fields are :data:`CUTPOINT_COLUMNS`."""
+    """Result of :func:`maxstat_test`; the fields of :data:`CUTPOINT_COLUMNS` and more.
+
+    ``n_low``/``n_high`` are None and ``note`` says why when there is no cut-point.
+    """
 
     parameter: str
     cutpoint: float
@@ -354,13 +362,14 @@ class CutpointResult:
     p_exact: float
     p_permutation: float
     p_altman: float
-    n_low: int
-    n_high: int
+    n_low: int | None
+    n_high: int | None
     minprop: float
     maxprop: float
     n_permutations: int
     candidates: np.ndarray = field(repr=False)
     statistics: np.ndarray = field(repr=False)
+    note: str = ""
 
     def row(self) -> dict:
         """The :data:`CUTPOINT_COLUMNS` fields as a dict (one table row)."""
@@ -372,6 +381,29 @@ def _complete(time, event, x, parameter: str):
     time, event = check_survival_data(time, event, source=f"cut-point search for {parameter!r}")
     keep = ~np.isnan(x)
     return time[keep], event[keep], x[keep]
+
+
+def no_cutpoint_reason(event, x, *, minprop: float) -> str:
+    """Why a predictor has no cut-point on these data (for the ``note`` column).
+
+    Call it when :func:`standardised_statistics` gave no candidate or no finite statistic;
+    ``event`` and ``x`` are the complete cases.
+    """
+    x = np.asarray(x, dtype=float)
+    n = len(x)
+    if n == 0:
+        return "no patient with a value"
+    if np.sum(event) == 0:
+        return "no events"
+    values = np.unique(x)
+    if values.size == 1:
+        return f"single value ({values[0]:g})"
+    if n == 1 or not len(candidate_splits(np.sort(x), minprop=minprop, maxprop=1 - minprop)):
+        return (
+            f"no cut-point leaves minprop = {minprop:g} of the {n} "
+            f"patient{'s' if n != 1 else ''} on each side"
+        )
+    return "the log-rank scores do not vary (all times tied)"
 
 
 def search_cutpoint(
@@ -425,8 +457,8 @@ def maxstat_test(
     Returns
     -------
     CutpointResult
-        With NaN statistic/cut-point when there is no admissible cut-point (fewer than two
-        distinct values in range) or no event.
+        With NaN statistic/cut-point/p-values, no group sizes and the reason in ``note`` when
+        there is no admissible cut-point (see :func:`no_cutpoint_reason`).
     """
     maxprop = 1 - minprop if maxprop is None else maxprop
     if not 0 <= minprop <= maxprop <= 1:
@@ -449,13 +481,14 @@ def maxstat_test(
             nan,
             nan,
             nan,
-            0,
-            0,
+            None,
+            None,
             minprop,
             maxprop,
             n_permutations,
             cuts,
             stat,
+            note=no_cutpoint_reason(event, x, minprop=minprop),
         )
     k = int(np.nanargmax(stat))
     b = float(stat[k])
@@ -463,6 +496,12 @@ def maxstat_test(
     low = x <= cut
     p_naive = logrank_test(time, event, (~low).astype(int)).p
     p_min = float(2 * stats.norm.sf(b))
+    p_alt = p_altman(p_min, minprop=minprop)
+    notes = []
+    if not n_permutations:
+        notes.append("p_permutation not computed (no permutations asked for)")
+    if not np.isfinite(p_alt):
+        notes.append(f"p_altman: no published coefficients for minprop = {minprop:g}")
     return CutpointResult(
         parameter=parameter,
         cutpoint=cut,
@@ -476,7 +515,7 @@ def maxstat_test(
         )
         if n_permutations
         else nan,
-        p_altman=p_altman(p_min, minprop=minprop),
+        p_altman=p_alt,
         n_low=int(low.sum()),
         n_high=int((~low).sum()),
         minprop=minprop,
@@ -484,6 +523,7 @@ def maxstat_test(
         n_permutations=n_permutations,
         candidates=cuts,
         statistics=stat,
+        note="; ".join(notes),
     )
 
 
@@ -511,7 +551,8 @@ def cutpoint_table(
 
     Columns exactly :data:`CUTPOINT_COLUMNS`.  The permutation p of parameter ``i`` uses seed
     ``seed + i`` so that each row is reproducible on its own.  A parameter without an
-    admissible cut-point gets a row of NaN (n_low = n_high = 0).
+    admissible cut-point gets a row of NaN, empty ``n_low``/``n_high`` (nullable integers) and
+    the reason in ``note``.
     """
     require_columns(patients, [time_col, event_col, *parameters], "cut-point search")
     rows = []
@@ -526,7 +567,8 @@ def cutpoint_table(
             seed=seed + i,
         )
         rows.append(res.row())
-    return pd.DataFrame(rows, columns=list(CUTPOINT_COLUMNS))
+    table = pd.DataFrame(rows, columns=list(CUTPOINT_COLUMNS))
+    return table.astype({"n_low": "Int64", "n_high": "Int64", "note": str})
 
 
 def cutpoint_curves(

@@ -1,0 +1,38 @@
+"""Running the workflow through Snakemake in a test's own folder."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+SNAKEMAKE = BIN / "snakemake"
+OVERRIDES = "overrides.yaml"
+
+
+def prepare(workdir: Path, overrides: dict) -> Path:
+    """The project's config/ copied into ``workdir``, and the test's overrides beside it."""
+    shutil.copytree(ROOT / "config", workdir / "config")
+    (workdir / OVERRIDES).write_text(yaml.safe_dump(overrides))
+    return workdir
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    """``snakemake`` with the project's Snakefile in ``workdir``, config + overrides."""
+    command = [
+        str(SNAKEMAKE),
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        "config/config.yaml",
+        OVERRIDES,
+        *args,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, cwd=workdir, check=False)
