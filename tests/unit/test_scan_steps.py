@@ -48,3 +48,36 @@ def test_nifti_tumour_mask_is_read_on_the_pet_grid(tmp_path):
     sitk.WriteImage(image, str(path))
     read = _imported_mask(str(path), suv, scan="P1/basal")
     np.testing.assert_array_equal(sitk.GetArrayFromImage(read) > 0, mask > 0)
+
+
+def test_qc_picture_shows_the_geometry_warning_of_suv_json(tmp_path, monkeypatch):
+    import json
+
+    from netpet import qc
+    from netpet.scan_steps import qc_step
+
+    suv, _ = _suv_and_blobs()
+    sitk.WriteImage(suv, str(tmp_path / "suv.nii.gz"))
+    labels = sitk.Image(suv.GetSize(), sitk.sitkUInt16)
+    labels.CopyInformation(suv)
+    sitk.WriteImage(labels, str(tmp_path / "labels.nii.gz"))
+    (tmp_path / "liver.json").write_text(json.dumps({"available": False}))
+    (tmp_path / "seg.json").write_text(json.dumps({"settings": {"method": "import"}}))
+    warning = "PET slice positions deviate up to 1.143 mm from an even grid: resampled"
+    record = {"pet": {"geometry": {"warning": warning}}, "ct": {"geometry": {"warning": None}}}
+    (tmp_path / "suv.json").write_text(json.dumps(record))
+    seen = {}
+    monkeypatch.setattr(qc, "qc_figure", lambda *args, **kwargs: seen.update(kwargs))
+    qc_step(
+        patient_id="P1",
+        timepoint="basal",
+        pet_suv_path=tmp_path / "suv.nii.gz",
+        labels_path=tmp_path / "labels.nii.gz",
+        liver_json_path=tmp_path / "liver.json",
+        liver_mask_path=tmp_path / "missing.nii.gz",
+        segmentation_info_path=tmp_path / "seg.json",
+        suv_max=10.0,
+        out=tmp_path / "qc.png",
+        suv_provenance_path=tmp_path / "suv.json",
+    )
+    assert seen["warnings"] == [warning]
