@@ -115,7 +115,10 @@ def cohort(tmp_path_factory):
     from netpet.synthetic import generate_cohort
 
     root = tmp_path_factory.mktemp("raw")
-    generate_cohort(root, settings={"preset": "tiny", "n_patients": 4, "n_men": 2}, workers=2)
+    # NET001/interim in GE Discovery ST style: positions rounded to 0.01 mm, bed-boundary steps.
+    variants = ["siemens", "ge_jitter", "ge", "philips", "midnight", "time_only"]
+    settings = {"preset": "tiny", "n_patients": 4, "n_men": 2, "header_variants": variants}
+    generate_cohort(root, settings=settings, workers=2)
     return root
 
 
@@ -208,6 +211,11 @@ def test_user_cohort_runs_end_to_end_and_resumes_after_a_kill(cohort, tmp_path):
         (workdir / "results/images/NET001/interim/anatomy/anatomy.json").read_text()
     )
     assert anatomy["modality"] is None
+    # The jittered series is read on the even grid, without resampling, within 0.1 mm.
+    assert truth.loc[("NET001", "interim"), "header_variant"] == "ge_jitter"
+    pet = json.loads((workdir / "results/images/NET001/interim/suv.json").read_text())["pet"]
+    assert pet["geometry"]["rule"] == "uniform" and not pet["geometry"]["resampled"]
+    assert 0 < pet["geometry"]["max_position_error_mm"] < 0.1
     patients = pd.read_csv(workdir / "results/stats/patients.tsv", sep="\t")
     assert len(patients) == 4 and patients["progression"].sum() == 1
     adjusted = pd.read_csv(workdir / "results/stats/cox_adjusted.tsv", sep="\t")
