@@ -1,8 +1,8 @@
 """Accuracy of the imaging chain on a synthetic cohort, against its ground truth.
 
 Runs, for every scan of a generated synthetic cohort, the workflow's per-scan steps
-(:func:`netpet.scan_steps.organs_step`, :func:`~netpet.scan_steps.segment_step`,
-:func:`~netpet.scan_steps.features_step`) in a process pool, then
+(:func:`netpet.steps.scan.organs_step`, :func:`~netpet.steps.scan.segment_step`,
+:func:`~netpet.steps.scan.features_step`) in a process pool, then
 :func:`netpet.accuracy.cohort_accuracy`, and prints the summary table (criteria of the
 default segmentation) and the time spent per stage.
 
@@ -31,10 +31,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from netpet import scan_steps
 from netpet.accuracy import cohort_accuracy
-from netpet.ingest import ingest_scan, read_sample
 from netpet.io import write_tsv
+from netpet.steps import scan as scan_steps
+from netpet.steps.ingest import ingest_scan, read_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -185,7 +185,7 @@ def measure(
         Folder of ingested images (``<patient>/<timepoint>/pet_suv.nii.gz``); default
         ``work_dir/images`` (scans missing there are ingested from DICOM).
     settings
-        The config's ``segmentation`` section (``netpet.segment.SegmentationSettings``
+        The config's ``segmentation`` section (``netpet.imaging.segment.SegmentationSettings``
         fields); default: the settings' defaults.
     workers
         Size of the process pool (one scan per task).

@@ -288,7 +288,7 @@ sitk.WriteImage(result, str(out if out.suffix == ".gz" else out.with_suffix(".ni
 
 
 def test_scans_without_organ_maps_get_them_from_totalsegmentator(cohort, tmp_path):
-    from netpet import totalsegmentator
+    from netpet.imaging import totalsegmentator
 
     stand_in = tmp_path / "TotalSegmentator"
     stand_in.write_text(STAND_IN.format(python=sys.executable, labels=cohort / "labels"))

@@ -1,4 +1,4 @@
-"""Builders of tiny synthetic PET/CT DICOM series for the tests of netpet.dicom and netpet.suv.
+"""Builders of tiny synthetic PET/CT DICOM series for the tests of netpet.imaging.dicom and suv.
 
 Headers are written by hand here (not by netpet) so that the tests compare netpet against an
 independent description of the data.

@@ -120,8 +120,8 @@ def test_clinical_keeps_extra_columns_and_checks_values(tmp_path):
 
 
 def test_config_segmentation_defaults_are_the_package_defaults(config):
-    from netpet.scan_steps import SEGMENTATION_OUTPUT_KEYS
-    from netpet.segment import SegmentationSettings
+    from netpet.imaging.segment import SegmentationSettings
+    from netpet.steps.scan import SEGMENTATION_OUTPUT_KEYS
 
     section = validate_config(config)["segmentation"]
     settings = {k: v for k, v in section.items() if k not in SEGMENTATION_OUTPUT_KEYS}

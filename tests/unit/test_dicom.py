@@ -1,4 +1,4 @@
-"""netpet.dicom on small synthetic series written to tmp_path, and a re-encoded IBSI DRO."""
+"""netpet.imaging.dicom on small synthetic series written to tmp_path, and a re-encoded IBSI DRO."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from pet_dicom_fixtures import (
 )
 from pydicom.uid import JPEGLSLossless, RLELossless
 
-from netpet import dicom
 from netpet.errors import InputError
+from netpet.imaging import dicom
 
 RNG_SEED = 20250301
 

@@ -1,4 +1,4 @@
-"""Tests of netpet.features against hand-computed values on tiny images."""
+"""Tests of netpet.imaging.features against hand-computed values on tiny images."""
 
 import numpy as np
 import pandas as pd
@@ -6,8 +6,8 @@ import pytest
 import SimpleITK as sitk
 
 from netpet import labels as organ_numbers
-from netpet.features import LESION_COLUMNS, lesion_features, peak_image, scan_features
-from netpet.organs import LiverReference
+from netpet.imaging.features import LESION_COLUMNS, lesion_features, peak_image, scan_features
+from netpet.imaging.organs import LiverReference
 
 
 def image(array, dtype=np.float32, origin=(10.0, -20.0, 30.0)):

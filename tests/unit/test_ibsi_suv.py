@@ -1,9 +1,9 @@
 """Conformance: the 17 IBSI SUV digital reference objects give SUVbw 0.20 / 1.00 / 4.00.
 
 Each DRO_x_y holds a PET series (PT/), its region mask (mask/DRO_mask.nii.gz) and an RTSTRUCT.
-Expected values come from the DROs' DRO_list.csv.  Read the DICOM with netpet.dicom (folder scan,
-PET selection, geometry check, SUV), bring the mask onto the PET grid after checking its
-geometry, and compare min / median / max inside the mask.
+Expected values come from the DROs' DRO_list.csv.  Read the DICOM with netpet.imaging.dicom
+(folder scan, PET selection, geometry check, SUV), bring the mask onto the PET grid after
+checking its geometry, and compare min / median / max inside the mask.
 
 Tolerance: relative 1e-3 plus one storage step of the series in SUVbw (RescaleSlope x SUV factor,
 the largest over slices).  The DROs store truncated integers: e.g. DRO_2_1 stores SUVlbm 0.16149
@@ -22,7 +22,7 @@ import pytest
 import SimpleITK as sitk
 from pet_dicom_fixtures import ibsi_dro_root
 
-from netpet import dicom
+from netpet.imaging import dicom
 
 ROOT = ibsi_dro_root()
 DRO_IDS = [f"DRO_{i}" for i in ("0_0", "1_0", "2_0", "2_1", "2_2", "2_3", "2_4", "2_5")] + [

@@ -11,7 +11,7 @@ import pytest
 import SimpleITK as sitk
 
 from netpet.errors import InputError
-from netpet.ingest import MR_IMAGE_STORAGE, ingest_scan
+from netpet.steps.ingest import MR_IMAGE_STORAGE, ingest_scan
 
 
 @pytest.fixture(scope="module")

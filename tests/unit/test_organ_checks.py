@@ -20,15 +20,15 @@ import yaml
 from netpet import labels
 from netpet.config import validate_config
 from netpet.errors import InputError
-from netpet.ingest import ingest_scan
-from netpet.organ_checks import (
+from netpet.imaging.organ_checks import (
     best_shift_mm,
     check_liver_reference,
     check_organ_map,
     correlation_ratio,
 )
-from netpet.organs import resample_labels_to
-from netpet.scan_steps import features_step, organs_step, segment_step
+from netpet.imaging.organs import resample_labels_to
+from netpet.steps.ingest import ingest_scan
+from netpet.steps.scan import features_step, organs_step, segment_step
 
 _CONFIG = validate_config(
     yaml.safe_load((Path(__file__).resolve().parents[2] / "config" / "config.yaml").read_text())

@@ -1,4 +1,4 @@
-"""Tests of netpet.organs: resampling, dilation, liver reference sphere."""
+"""Tests of netpet.imaging.organs: resampling, dilation, liver reference sphere."""
 
 import itertools
 
@@ -8,7 +8,7 @@ import SimpleITK as sitk
 
 from netpet import labels as organ_numbers
 from netpet.errors import InputError
-from netpet.organs import (
+from netpet.imaging.organs import (
     ball_offsets,
     dilate_mm,
     organ_uptake,

@@ -1,12 +1,12 @@
-"""Tests of netpet.qc: MIPs and the QC picture's geometry."""
+"""Tests of netpet.imaging.qc: MIPs and the QC picture's geometry."""
 
 import matplotlib.image
 import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from netpet.organs import LiverReference
-from netpet.qc import mip, mip_extent, qc_figure
+from netpet.imaging.organs import LiverReference
+from netpet.imaging.qc import mip, mip_extent, qc_figure
 
 
 def phantom():

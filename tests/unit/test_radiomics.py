@@ -1,4 +1,4 @@
-"""Tests of netpet.radiomics_features: parameter file validation and hand-computed features."""
+"""Tests of netpet.imaging.radiomics: parameter file validation and hand-computed features."""
 
 import logging
 from pathlib import Path
@@ -9,7 +9,7 @@ import SimpleITK as sitk
 import yaml
 
 from netpet.errors import InputError
-from netpet.radiomics_features import load_radiomics_params, radiomics_table
+from netpet.imaging.radiomics import load_radiomics_params, radiomics_table
 
 PARAMS = Path(__file__).resolve().parents[2] / "config" / "radiomics_pet.yaml"
 

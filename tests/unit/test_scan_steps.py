@@ -3,7 +3,7 @@
 import numpy as np
 import SimpleITK as sitk
 
-from netpet.scan_steps import _imported_mask, relabel_by_suvmax
+from netpet.steps.scan import _imported_mask, relabel_by_suvmax
 
 
 def _image(array, spacing=(4.0, 4.0, 4.0)):
@@ -53,8 +53,8 @@ def test_nifti_tumour_mask_is_read_on_the_pet_grid(tmp_path):
 def test_qc_picture_shows_the_geometry_warning_of_suv_json(tmp_path, monkeypatch):
     import json
 
-    from netpet import qc
-    from netpet.scan_steps import qc_step
+    from netpet.imaging import qc
+    from netpet.steps.scan import qc_step
 
     suv, _ = _suv_and_blobs()
     sitk.WriteImage(suv, str(tmp_path / "suv.nii.gz"))

@@ -1,4 +1,4 @@
-"""Tests of the de-identified DICOM SEG export (netpet.seg_io.write_dicom_seg).
+"""Tests of the de-identified DICOM SEG export (netpet.imaging.seg_io.write_dicom_seg).
 
 A tiny synthetic PET series (5 slices of 6 x 7 pixels) carries fake identities, dates,
 institution, device and private tags; the SEG written from it must carry none of them, its
@@ -23,7 +23,7 @@ from pet_dicom_fixtures import IDENTITY, pet_header, write_series
 from pydicom.uid import generate_uid
 
 from netpet.errors import InputError
-from netpet.seg_io import (
+from netpet.imaging.seg_io import (
     NO_LESION_LABEL,
     deidentified_uid,
     read_dicom_seg,
@@ -358,7 +358,7 @@ def test_short_salt_refused(pet, tmp_path):
 
 
 def test_scan_step_writes_seg_and_uid_map_and_names_the_scan(pet, tmp_path):
-    from netpet.scan_steps import _write_dicom_seg
+    from netpet.steps.scan import _write_dicom_seg
 
     paths, headers, reference = pet
     salt_path = tmp_path / "private" / "uid_salt.txt"
@@ -410,7 +410,7 @@ def test_scan_step_writes_seg_and_uid_map_and_names_the_scan(pet, tmp_path):
 
 def test_export_guard_refuses_a_source_uid_or_a_clock_date(pet, tmp_path):
     """The last check before writing catches what a future highdicom might copy or add."""
-    from netpet.seg_io import _check_export
+    from netpet.imaging.seg_io import _check_export
 
     paths, headers, reference = pet
     path = tmp_path / "seg.dcm"

@@ -1,4 +1,4 @@
-"""Tests of netpet.seg_io: label maps, RTSTRUCT (IBSI DRO), DICOM SEG round trip."""
+"""Tests of netpet.imaging.seg_io: label maps, RTSTRUCT (IBSI DRO), DICOM SEG round trip."""
 
 import copy
 
@@ -9,7 +9,7 @@ import SimpleITK as sitk
 from pet_dicom_fixtures import ibsi_dro_root
 
 from netpet.errors import InputError
-from netpet.seg_io import read_dicom_seg, read_label_map, read_rtstruct, write_dicom_seg
+from netpet.imaging.seg_io import read_dicom_seg, read_label_map, read_rtstruct, write_dicom_seg
 
 DRO = ibsi_dro_root() / "DRO_0_0"
 SALT = "unit-test-salt-0123456789"

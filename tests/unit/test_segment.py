@@ -1,4 +1,4 @@
-"""Tests of netpet.segment on exact tiny images and realistic blurred, noisy spheres."""
+"""Tests of netpet.imaging.segment on exact tiny images and realistic blurred, noisy spheres."""
 
 import numpy as np
 import pytest
@@ -7,8 +7,8 @@ from scipy import ndimage
 
 from netpet import labels as organ_numbers
 from netpet.errors import InputError
-from netpet.organs import LiverReference
-from netpet.segment import (
+from netpet.imaging.organs import LiverReference
+from netpet.imaging.segment import (
     SegmentationSettings,
     liver_threshold,
     robust_statistics,

@@ -17,12 +17,12 @@ import pytest
 from PIL import Image
 from scipy import optimize, stats
 
-from netpet import study_steps
 from netpet.io import write_tsv
 from netpet.stats.cox import cox_table, fit_cox, fit_firth, fit_model
 from netpet.stats.cutpoint import maxstat_test
 from netpet.stats.patients import build_patient_table
 from netpet.stats.validation import bootstrap_cutpoint, dichotomy_log_hr
+from netpet.steps import study as study_steps
 
 PARAMETERS = ["wtv_ml", "tre"]
 COLUMNS = study_steps.analysed_columns(PARAMETERS, baseline="basal", followups=["interim"])

@@ -1,4 +1,4 @@
-"""netpet.suv: hand-computed cases for every formula and header convention, and the errors.
+"""netpet.imaging.suv: hand-computed cases for every formula and header convention, and the errors.
 
 Default fixture (``pet_header``): 200 MBq injected at 10:00:00, scan at 11:06:40 (4000 s
 later), half-life 4000 s, so the dose at scan start is exactly 100 MBq; 80 kg, 1.80 m, male.
@@ -18,8 +18,8 @@ import pytest
 from pet_dicom_fixtures import pet_header
 from pydicom.dataset import Dataset
 
-from netpet import suv
 from netpet.errors import InputError
+from netpet.imaging import suv
 
 SOURCE = "P07/basal (fixture)"
 

@@ -440,7 +440,7 @@ def test_noise_free_twin_differs_only_in_noise(cohort, tmp_path):
 
 def test_ge_jitter_variant_reads_back_its_truth(tmp_path):
     """Opt-in ge_jitter: GE Discovery ST positions (0.01 mm, bed-boundary steps), true SUV."""
-    from netpet import dicom
+    from netpet.imaging import dicom
 
     assert "ge_jitter" not in default_settings()["header_variants"]
     settings = {"preset": "tiny", "noise": False, "write_truth_suv": True}

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from netpet import tables
 from netpet.errors import InputError
+from netpet.report import tables
 
 
 @pytest.fixture

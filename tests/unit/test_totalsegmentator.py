@@ -1,4 +1,4 @@
-"""Tests of netpet.totalsegmentator: TotalSegmentator's output mapped to netpet's labels.
+"""Tests of netpet.imaging.totalsegmentator: TotalSegmentator's output mapped to netpet's labels.
 
 No PyTorch and no weights here: a stand-in ``TotalSegmentator`` executable (a small Python
 script, FAKE_SCRIPT) "segments" a phantom whose CT value encodes the organ and writes its
@@ -23,7 +23,7 @@ import yaml
 from netpet import labels
 from netpet.config import validate_config
 from netpet.errors import InputError
-from netpet.totalsegmentator import (
+from netpet.imaging.totalsegmentator import (
     CLASS_MAP_VERSION,
     CLASS_MAPS,
     TotalSegmentatorSettings,

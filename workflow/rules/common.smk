@@ -13,7 +13,7 @@ sys.path.insert(0, str(Path(workflow.current_basedir).parent / "src"))
 
 from netpet.config import load_sheet, validate_config  # noqa: E402
 from netpet.errors import InputError  # noqa: E402
-from netpet.study_steps import analysed_columns  # noqa: E402
+from netpet.steps.study import analysed_columns  # noqa: E402
 
 try:
     config.update(validate_config(config, source="config (config/config.yaml and --config)"))
@@ -21,7 +21,7 @@ except InputError as error:
     raise WorkflowError(str(error)) from None
 
 if config["radiomics"]["enabled"]:
-    from netpet.radiomics_features import load_radiomics_params
+    from netpet.imaging.radiomics import load_radiomics_params
 
     try:
         load_radiomics_params(config["radiomics"]["params"])
@@ -182,7 +182,7 @@ def _totalsegmentator_usable():
     }
     if not modalities:
         return True
-    from netpet import totalsegmentator as ts
+    from netpet.imaging import totalsegmentator as ts
 
     settings = ts.TotalSegmentatorSettings.from_dict(
         {k: v for k, v in config["organs"]["totalsegmentator"].items() if k != "enabled"}

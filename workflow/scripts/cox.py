@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))
 
 from netpet.logs import log_to
-from netpet.study_steps import cox_step
+from netpet.steps.study import cox_step
 
 if __name__ == "__main__":
     stats = snakemake.params.stats

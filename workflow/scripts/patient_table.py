@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))
 
 from netpet.logs import log_to
-from netpet.study_steps import patients_step
+from netpet.steps.study import patients_step
 
 if __name__ == "__main__":
     with log_to(snakemake.log[0]):

@@ -5,8 +5,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))
 
-from netpet.ingest import ingest_scan
 from netpet.logs import log_to
+from netpet.steps.ingest import ingest_scan
 
 if __name__ == "__main__":
     with log_to(snakemake.log[0]):

@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))
 
 from netpet.logs import log_to
-from netpet.scan_steps import radiomics_step
+from netpet.steps.scan import radiomics_step
 
 if __name__ == "__main__":
     with log_to(snakemake.log[0]):

@@ -5,8 +5,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))
 
+from netpet.imaging.totalsegmentator import totalsegmentator_step
 from netpet.logs import log_to
-from netpet.totalsegmentator import totalsegmentator_step
 
 if __name__ == "__main__":
     with log_to(snakemake.log[0]):

@@ -2,8 +2,9 @@
 
 The package holds all the science of the workflow; Snakemake rules and scripts only call it.
 Stages, in the order of the study: :mod:`netpet.synthetic` (reference cohort),
-:mod:`netpet.dicom` and :mod:`netpet.suv` (images), :mod:`netpet.organs`,
-:mod:`netpet.segment`, :mod:`netpet.features`, :mod:`netpet.stats` and the figures/tables.
+:mod:`netpet.imaging` (DICOM, SUV, organs, segmentation, features), :mod:`netpet.steps` (what
+the workflow's scripts call), :mod:`netpet.stats`, :mod:`netpet.figures` and
+:mod:`netpet.report`.
 """
 
 __version__ = "0.1.0"

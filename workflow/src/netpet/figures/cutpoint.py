@@ -14,7 +14,7 @@ from matplotlib.patches import Patch
 
 from netpet.errors import InputError
 from netpet.figures import style as st
-from netpet.tables import CUTPOINT_P_LABELS, format_cutpoint, format_p, parameter_label
+from netpet.report.tables import CUTPOINT_P_LABELS, format_cutpoint, format_p, parameter_label
 
 
 def plot_cutpoint_curve(

@@ -12,7 +12,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLo
 
 from netpet.errors import InputError
 from netpet.figures import style as st
-from netpet.tables import (
+from netpet.report.tables import (
     FIRTH_MARK,
     cox_hr_text,
     cox_reported_p,

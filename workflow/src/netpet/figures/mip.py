@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import SimpleITK as sitk
 
 from netpet.figures.style import DOUBLE_COLUMN_MM, new_figure, save_figure, style
-from netpet.qc import draw_mip, mip_extent
+from netpet.imaging.qc import draw_mip, mip_extent
 
 
 def mip_timepoints_figure(

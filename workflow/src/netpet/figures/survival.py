@@ -18,8 +18,8 @@ from matplotlib.ticker import MultipleLocator
 
 from netpet.errors import InputError
 from netpet.figures import style as st
+from netpet.report.tables import format_cutpoint, format_hr, format_p, parameter_label
 from netpet.stats import survival
-from netpet.tables import format_cutpoint, format_hr, format_p, parameter_label
 
 #: Columns of the Kaplan-Meier estimates :func:`plot_km` draws (one row per group and distinct
 #: time, as R's ``summary(survfit(...), censored = TRUE)``).

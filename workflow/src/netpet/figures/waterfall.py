@@ -12,7 +12,7 @@ from matplotlib.patches import Patch
 
 from netpet.errors import InputError
 from netpet.figures import style as st
-from netpet.tables import format_cutpoint, format_number, parameter_label
+from netpet.report.tables import format_cutpoint, format_number, parameter_label
 
 
 def waterfall_order(values: pd.Series, ids: pd.Series) -> np.ndarray:

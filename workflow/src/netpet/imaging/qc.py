@@ -21,8 +21,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
+from netpet.imaging.organs import LiverReference
 from netpet.io import atomic_path
-from netpet.organs import LiverReference
 
 VIEWS = ("coronal", "sagittal")
 # numpy axis projected away in each view, and the (x, y, z) index of the horizontal axis.
@@ -150,7 +150,7 @@ def qc_figure(
         Figure height in inches and resolution; the width follows the two views' aspect.
     warnings : sequence of str
         Shown below the views in orange, e.g. the geometry warning of a PET resampled along
-        z (:func:`netpet.dicom.geometry_warnings` of the scan's provenance).
+        z (:func:`netpet.imaging.dicom.geometry_warnings` of the scan's provenance).
 
     Returns
     -------

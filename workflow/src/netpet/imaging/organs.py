@@ -66,7 +66,7 @@ def check_same_grid(image: sitk.Image, reference: sitk.Image, *, what: str) -> N
             f"{what} is not on the PET grid (size {image.GetSize()} vs {reference.GetSize()}, "
             f"spacing {image.GetSpacing()} vs {reference.GetSpacing()}, origin "
             f"{image.GetOrigin()} vs {reference.GetOrigin()}): resample it to the PET with "
-            "netpet.organs.resample_labels_to first"
+            "netpet.imaging.organs.resample_labels_to first"
         )
 
 

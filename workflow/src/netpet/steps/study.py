@@ -1,7 +1,7 @@
 """Cohort-level steps: patient table, statistics, paper tables and figures, file in / file out.
 
 One function per workflow rule; each reads TSV tables, calls :mod:`netpet.stats`,
-:mod:`netpet.tables` or :mod:`netpet.figures`, and writes its outputs atomically.
+:mod:`netpet.report.tables` or :mod:`netpet.figures`, and writes its outputs atomically.
 
 Small or degenerate cohorts (no or one event, a handful of patients, a constant parameter, no
 follow-up values) never stop a step: statistics rows carry a ``note`` saying why a value is
@@ -163,7 +163,7 @@ def tables_step(
     ``stems`` maps ``table1``, ``table2``, ``table3``, ``table4``, ``tableS1`` to output
     paths without suffix.
     """
-    from netpet import tables
+    from netpet.report import tables
 
     patients = _read(patients_path)
     cutpoints = _read(cutpoints_path)
@@ -205,7 +205,7 @@ def km_step(
     Without a cut-point (e.g. no events) the figure shows all patients and the reason.
     """
     from netpet.figures.survival import km_figure
-    from netpet.tables import note_text
+    from netpet.report.tables import note_text
 
     cutpoints = _read(cutpoints_path).set_index("parameter")
     if column not in cutpoints.index:

@@ -71,8 +71,8 @@ from scipy import ndimage
 
 from netpet import labels as organ_numbers
 from netpet.errors import InputError
-from netpet.features import PEAK_RADIUS_MM
-from netpet.organs import (
+from netpet.imaging.features import PEAK_RADIUS_MM
+from netpet.imaging.organs import (
     LiverReference,
     ball_kernel,
     check_same_grid,

@@ -72,8 +72,8 @@ import numpy as np
 import pydicom
 import SimpleITK as sitk
 
-from netpet import suv as suv_module
 from netpet.errors import InputError
+from netpet.imaging import suv as suv_module
 
 log = logging.getLogger(__name__)
 
@@ -922,7 +922,7 @@ def read_pet_suv(
     """Read a PET series as an SUV image (float32, LPS) with the provenance of its SUV.
 
     Each file is read once; per-slice RescaleSlope/Intercept are applied in floating point and
-    the per-slice SUV factors of :func:`netpet.suv.suv_scale_factors` multiply the slices.
+    the per-slice SUV factors of :func:`netpet.imaging.suv.suv_scale_factors` multiply the slices.
     Slices off an even grid are then interpolated along z (see :func:`check_geometry`; the
     warning is logged and reported by :func:`scan_header_summary`).
 
@@ -933,12 +933,13 @@ def read_pet_suv(
     suv_type : {"bw", "lbm", "bsa"}
         SUVbw (default), SUL (Janmahasatian) or SUVbsa.
     overrides : mapping, optional
-        Samples-sheet values winning over the header (see :func:`netpet.suv.suv_scale_factors`).
+        Samples-sheet values winning over the header (see
+        :func:`netpet.imaging.suv.suv_scale_factors`).
     source : str, optional
         Names the scan in error messages; defaults to the series description.
     max_uptake_half_lives : float
         Longest plausible uptake time in half-lives of the radionuclide (config
-        ``suv.max_uptake_half_lives``; see :func:`netpet.suv.suv_scale_factors`).
+        ``suv.max_uptake_half_lives``; see :func:`netpet.imaging.suv.suv_scale_factors`).
 
     Returns
     -------

@@ -33,8 +33,8 @@ from matplotlib.path import Path as PolygonPath
 
 from netpet import __version__
 from netpet.errors import InputError
+from netpet.imaging.organs import resample_labels_to
 from netpet.io import atomic_path, write_tsv
-from netpet.organs import resample_labels_to
 
 # Segmentation types written by write_dicom_seg.
 SEG_TYPES = ("BINARY", "LABELMAP")
@@ -345,7 +345,8 @@ def _sorted_source_slices(datasets, labels: sitk.Image, *, tolerance_mm: float =
     """Sort PET datasets along the slice normal and match them to the label map's slices.
 
     Each slice must lie within ``tolerance_mm`` of its label-map slice (scanners round
-    positions; :func:`netpet.dicom.check_geometry` accepts jitter within 10 % of the spacing).
+    positions; :func:`netpet.imaging.dicom.check_geometry` accepts jitter within 10 % of the
+    spacing).
     """
     if len(datasets) != labels.GetSize()[2]:
         raise InputError(

@@ -16,7 +16,7 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from netpet import labels as organ_numbers
-from netpet.organs import LiverReference, ball_kernel, check_same_grid, spacing_zyx
+from netpet.imaging.organs import LiverReference, ball_kernel, check_same_grid, spacing_zyx
 
 # Radius of a 1 mL (1 cm^3) sphere in mm: (3 x 1000 / (4 pi)) ** (1/3) = 6.2035 mm.
 PEAK_RADIUS_MM = 6.2035
@@ -211,7 +211,7 @@ def scan_features(
     liver_reference : LiverReference or None
         Normal-liver reference; ``None`` gives NaN liver columns and TLR.
     spleen_suvmean : float, optional
-        Mean spleen SUV (e.g. :func:`netpet.organs.organ_uptake`), for TSR.
+        Mean spleen SUV (e.g. :func:`netpet.imaging.organs.organ_uptake`), for TSR.
 
     Returns
     -------

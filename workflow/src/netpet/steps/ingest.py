@@ -1,7 +1,8 @@
 """One scan from DICOM to NIfTI: the PET in SUV and, when the scan has one, its CT (or MR).
 
-Ties together series discovery (:mod:`netpet.dicom`), SUV (:mod:`netpet.suv`) and the samples
-sheet's overrides, and writes the outputs atomically.  Outputs carry only the study's IDs.
+Ties together series discovery (:mod:`netpet.imaging.dicom`), SUV (:mod:`netpet.imaging.suv`)
+and the samples sheet's overrides, and writes the outputs atomically.  Outputs carry only the
+study's IDs.
 
 The CT is optional: a PET without CT (PET/MR, a CT archived elsewhere, reference objects) gets
 its SUV image, and the anatomy folder records that there is no CT.  A PET/MR scan names its MR
@@ -16,11 +17,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from netpet import dicom
 from netpet.config import load_sheet
 from netpet.errors import InputError
+from netpet.imaging import dicom
+from netpet.imaging.suv import OVERRIDE_KEYS
 from netpet.io import atomic_dir, write_image, write_json
-from netpet.suv import OVERRIDE_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -117,10 +118,10 @@ def ingest_scan(
         (``pet_dicom``; optional ``ct_dicom`` or, for PET/MR, ``mr_dicom``), an optional
         ``pet_series_uid`` / ``mr_series_uid`` and SUV overrides.
     suv_type
-        ``bw``, ``lbm`` or ``bsa`` (see :func:`netpet.suv.suv_scale_factors`).
+        ``bw``, ``lbm`` or ``bsa`` (see :func:`netpet.imaging.suv.suv_scale_factors`).
     max_uptake_half_lives
         Longest plausible uptake time in half-lives of the radionuclide (config
-        ``suv.max_uptake_half_lives``; see :func:`netpet.dicom.read_pet_suv`).
+        ``suv.max_uptake_half_lives``; see :func:`netpet.imaging.dicom.read_pet_suv`).
     pet_suv_path
         SUV NIfTI (float32, PET grid).
     anatomy_dir

@@ -1,7 +1,8 @@
 """Per-scan steps of the imaging chain, file in / file out, one function per workflow rule.
 
-Each function reads the images a step needs, calls the science modules (:mod:`netpet.organs`,
-:mod:`netpet.segment`, :mod:`netpet.features`, ...) and writes its outputs atomically.
+Each function reads the images a step needs, calls the science modules
+(:mod:`netpet.imaging.organs`, :mod:`netpet.imaging.segment`, :mod:`netpet.imaging.features`,
+...) and writes its outputs atomically.
 Outputs name the scan by the study's patient ID and time point only.
 """
 
@@ -17,13 +18,19 @@ import pandas as pd
 import SimpleITK as sitk
 from scipy import ndimage
 
-from netpet import dicom, labels
+from netpet import labels
 from netpet.errors import InputError
-from netpet.features import lesion_features, scan_features
-from netpet.ingest import ANATOMY_FILES, ANATOMY_RECORD, read_sample
+from netpet.imaging import dicom
+from netpet.imaging.features import lesion_features, scan_features
+from netpet.imaging.organs import (
+    LiverReference,
+    organ_uptake,
+    place_liver_reference,
+    resample_labels_to,
+)
+from netpet.imaging.segment import SegmentationSettings, segment_tumours
 from netpet.io import write_image, write_json, write_tsv
-from netpet.organs import LiverReference, organ_uptake, place_liver_reference, resample_labels_to
-from netpet.segment import SegmentationSettings, segment_tumours
+from netpet.steps.ingest import ANATOMY_FILES, ANATOMY_RECORD, read_sample
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +99,7 @@ def organs_step(
     Parameters
     ----------
     anatomy_dir
-        The scan's anatomy folder (:func:`netpet.ingest.ingest_scan`): the CT or MR on the PET
+        The scan's anatomy folder (:func:`netpet.steps.ingest.ingest_scan`): the CT or MR on the PET
         grid, when the scan has one, for the checks of the map.
     organ_labels_path
         Organ label map (TotalSegmentator numbers, any grid in the PET's frame of reference),
@@ -103,15 +110,15 @@ def organs_step(
         Where the map came from, for the record and messages (``samples sheet``,
         ``TotalSegmentator``).
     check_organ_labels
-        Check the map against the scan (:func:`netpet.organ_checks.check_organ_map`, with the
-        ``checks`` settings); a mismatch stops the scan with a message.
+        Check the map against the scan (:func:`netpet.imaging.organ_checks.check_organ_map`,
+        with the ``checks`` settings); a mismatch stops the scan with a message.
     liver_reference_settings
-        Keyword arguments of :func:`netpet.organs.place_liver_reference` (``radius_mm``,
+        Keyword arguments of :func:`netpet.imaging.organs.place_liver_reference` (``radius_mm``,
         ``margin_mm``, ``lesion_margin_mm``), and ``fallbacks``: a list of overrides of those,
         tried in order when a liver full of lesions leaves no room for the sphere.  The one
         used is recorded in the JSON (``fallback``: 0 = none) and logged.
     """
-    from netpet.organ_checks import check_liver_reference, check_organ_map
+    from netpet.imaging.organ_checks import check_liver_reference, check_organ_map
 
     scan = f"{patient_id}/{timepoint}"
     suv = _read(pet_suv_path)
@@ -199,7 +206,7 @@ def load_liver_reference(json_path, mask_path) -> LiverReference | None:
 
 def _imported_mask(path: str, suv: sitk.Image, *, scan: str) -> sitk.Image:
     """A tumour mask from another tool on the PET grid: label map, RTSTRUCT or SEG."""
-    from netpet import seg_io
+    from netpet.imaging import seg_io
 
     if not path:
         raise InputError(
@@ -267,7 +274,7 @@ def segment_step(
     Parameters
     ----------
     settings
-        The config's ``segmentation`` section: :class:`netpet.segment.SegmentationSettings`
+        The config's ``segmentation`` section: :class:`netpet.imaging.segment.SegmentationSettings`
         fields, ``method: import`` for masks from other tools (``tumour_mask`` column of the
         samples sheet), and ``export_dicom_seg`` / ``dicom_seg_type``.
     labels_out, info_out
@@ -275,8 +282,8 @@ def segment_step(
         method, its parameters and per-lesion thresholds.
     dicom_seg_out
         When given, the label map is also written as DICOM SEG referencing the PET series,
-        de-identified (:func:`netpet.seg_io.write_dicom_seg`): its UIDs are keyed hashes with
-        the secret in ``uid_salt_path``, and the source -> new UID map goes to
+        de-identified (:func:`netpet.imaging.seg_io.write_dicom_seg`): its UIDs are keyed hashes
+        with the secret in ``uid_salt_path``, and the source -> new UID map goes to
         ``uid_map_out`` (outside results/: it holds source UIDs).
     """
     suv = _read(pet_suv_path)
@@ -337,7 +344,7 @@ def _write_dicom_seg(
     de-identified UID map (it holds source UIDs: never under results/) is written to
     ``uid_map_out`` as TSV when given, and returned.  Errors name the scan.
     """
-    from netpet import seg_io
+    from netpet.imaging import seg_io
 
     try:
         uid_salt = seg_io.read_uid_salt(uid_salt_path)
@@ -372,8 +379,8 @@ def _labels_on_source_slices(lesion_labels: sitk.Image, geometry) -> sitk.Image:
     """The label map on the PET's own slices, which a DICOM SEG must reference.
 
     Unchanged when the image uses the slices as they are; when the PET was resampled along z
-    (irregular slice positions, :func:`netpet.dicom.check_geometry`), each source slice takes
-    the labels of the nearest image slice, on an even grid from the first to the last source
+    (irregular slice positions, :func:`netpet.imaging.dicom.check_geometry`), each source slice
+    takes the labels of the nearest image slice, on an even grid from the first to the last source
     slice (every source slice lies within ``max_position_error_mm`` of it).
     """
     if not geometry.resampled:
@@ -403,7 +410,7 @@ def features_step(
     lesions_out: str | os.PathLike,
     scan_out: str | os.PathLike,
 ) -> None:
-    """Per-lesion and per-scan PET parameters of one scan (see :mod:`netpet.features`).
+    """Per-lesion and per-scan PET parameters of one scan (see :mod:`netpet.imaging.features`).
 
     Both tables start with ``patient_id``, ``timepoint``; the scan row also records the
     segmentation method and its parameters (JSON) so every number says how it was made.
@@ -456,7 +463,7 @@ def radiomics_step(
     out: str | os.PathLike,
 ) -> None:
     """pyradiomics features of the whole tumour and of large lesions of one scan."""
-    from netpet.radiomics_features import radiomics_table
+    from netpet.imaging.radiomics import radiomics_table
 
     table = radiomics_table(
         _read(pet_suv_path),
@@ -488,7 +495,7 @@ def qc_step(
     Geometry warnings of the conversion (slices resampled along z) from ``suv.json`` are
     printed on the picture.
     """
-    from netpet.qc import qc_figure
+    from netpet.imaging.qc import qc_figure
 
     warnings = []
     if suv_provenance_path is not None:

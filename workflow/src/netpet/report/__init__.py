@@ -1,0 +1,1 @@
+"""Paper tables and their formatting for the report."""
