@@ -34,18 +34,21 @@ import pandas as pd
 from netpet.accuracy import cohort_accuracy
 from netpet.io import write_tsv
 from netpet.steps import scan as scan_steps
-from netpet.steps.ingest import ingest_scan, read_sample
+from netpet.steps.ingest import ingest_sample, read_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _default_config() -> dict:
-    """The workflow's default configuration (config/config.yaml, schema defaults filled)."""
+def _default_config(segmentation: dict | None = None) -> dict:
+    """The workflow's configuration (config/config.yaml, schema defaults filled), with
+    ``segmentation`` overrides merged before validation."""
     import yaml
 
     from netpet.config import validate_config
 
-    return validate_config(yaml.safe_load((ROOT / "config" / "config.yaml").read_text()))
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config["segmentation"] = {**config.get("segmentation", {}), **(segmentation or {})}
+    return validate_config(config)
 
 
 # The workflow's default liver-reference settings (config.yaml ``organs.liver_reference``).
@@ -105,10 +108,10 @@ def _run_scan(job: dict) -> dict[str, float]:
     seconds = dict.fromkeys(STAGES, 0.0)
     start = time.perf_counter()
     if not p["pet_suv"].is_file():
-        ingest_scan(
-            samples_path=job["samples"],
-            patient_id=patient,
-            timepoint=timepoint,
+        ingest_sample(
+            job["samples"],
+            patient,
+            timepoint,
             suv_type="bw",
             pet_suv_path=p["pet_suv"],
             anatomy_dir=p["anatomy"],
@@ -136,7 +139,6 @@ def _run_scan(job: dict) -> dict[str, float]:
     scan_steps.segment_step(
         patient_id=patient,
         timepoint=timepoint,
-        samples_path=job["samples"],
         pet_suv_path=p["pet_suv"],
         organs_path=p["organs"],
         liver_json_path=p["liver_json"],
@@ -185,8 +187,8 @@ def measure(
         Folder of ingested images (``<patient>/<timepoint>/pet_suv.nii.gz``); default
         ``work_dir/images`` (scans missing there are ingested from DICOM).
     settings
-        The config's ``segmentation`` section (``netpet.imaging.segment.SegmentationSettings``
-        fields); default: the settings' defaults.
+        Overrides of the config's ``segmentation`` section (merged into config/config.yaml's
+        and validated); default: the workflow's settings.
     workers
         Size of the process pool (one scan per task).
     reuse_organs
@@ -219,7 +221,7 @@ def measure(
             "work": str(work),
             "images": str(images),
             "samples": str(samples),
-            "settings": dict(settings or {}),
+            "settings": _default_config(settings)["segmentation"],
             "reuse_organs": reuse_organs,
             "liver_reference": {**LIVER_REFERENCE, **(liver_reference or {})},
         }

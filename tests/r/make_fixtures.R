@@ -1,10 +1,12 @@
-# Reference results from R's survival and maxstat packages for netpet.stats.
+# Reference results from R's survival and maxstat packages (and stats::wilcox.test) for
+# netpet.stats.
 #
 # Usage:
 #   Rscript tests/r/make_fixtures.R --out tests/fixtures/r
 #       built-in cases: survival::lung, survival::veteran, maxstat::DLBCL and two small
-#       hand-made data sets (tied times; a dichotomy with a zero-event group);
-#       --cases ties,zero_event restricts to some of them (manifest then not written).
+#       hand-made data sets (tied times; a dichotomy with a zero-event group), and the
+#       hand-made paired samples of the Wilcoxon signed-rank test ("wilcoxon");
+#       --cases ties,zero_event,wilcoxon restricts to some of them (manifest then not written).
 #   Rscript tests/r/make_fixtures.R --out DIR --input patients.tsv --name synthetic \
 #       --time pfs_months --event progression --predictors wtv_ml_change_interim_pct,... \
 #       [--adjust who_grade] [--minprop 0.1] [--times 6,12,18]
@@ -18,8 +20,13 @@
 #   NAME_curves.tsv    standardised statistic at every candidate cut-point
 #   NAME_survdiff.tsv  survdiff() at the chosen cut (low = x <= cut, high = x > cut)
 #   NAME_survfit.tsv   survfit(conf.type = "log") summaries at fixed times, overall and by group
+#   NAME_quantile.tsv  quantile(survfit(conf.type = "log"), c(0.25, 0.5, 0.75)) with CI: overall,
+#                      reverse Kaplan-Meier (censoring as event: follow-up) and by group
 #   NAME_cox.tsv       coxph(ties = "efron"), continuous and dichotomised, univariate and adjusted:
 #                      coef, se, HR, 95 % Wald CI, Wald p, LR p, concordance, cox.zph global p
+# and, for "wilcoxon":
+#   wilcoxon_data.tsv  the paired samples (case, before, after)
+#   wilcoxon.tsv       wilcox.test(after, before, paired = TRUE): statistic V, p, method
 # Random steps (pmvnorm, condMC) are seeded, so reruns give identical files.
 
 suppressPackageStartupMessages({
@@ -98,6 +105,15 @@ cox_row <- function(fit, fit0, term, predictor, coding, covariates) {
   )
 }
 
+# Quartiles of survival time with their "log" CIs (NA: not reached), as quantile.survfit.
+quantile_row <- function(fit, predictor, minprop, group) {
+  probs <- c(0.25, 0.5, 0.75)
+  q <- quantile(fit, probs = probs)
+  data.frame(predictor = predictor, minprop = minprop, group = group, p = probs,
+             quantile = unname(q$quantile), lower = unname(q$lower), upper = unname(q$upper),
+             stringsAsFactors = FALSE)
+}
+
 run_case <- function(name, data, predictors, adjust, minprops, times, n_perm, out) {
   # Patients without follow-up cannot enter any survival analysis (R would drop them per model).
   data <- data[!is.na(data$time) & !is.na(data$event), ]
@@ -108,6 +124,7 @@ run_case <- function(name, data, predictors, adjust, minprops, times, n_perm, ou
   curve_rows <- list()
   survdiff_rows <- list()
   survfit_rows <- list()
+  quantile_rows <- list()
   cox_rows <- list()
   if (is.null(times)) {
     times <- unname(quantile(data$time, c(0.25, 0.5, 0.75), type = 1))
@@ -117,6 +134,9 @@ run_case <- function(name, data, predictors, adjust, minprops, times, n_perm, ou
   survfit_rows[[length(survfit_rows) + 1]] <- data.frame(
     predictor = "", minprop = NA, group = "all", time = sm$time, n_risk = sm$n.risk,
     surv = sm$surv, std_err = sm$std.err, lower = sm$lower, upper = sm$upper)
+  quantile_rows[[1]] <- quantile_row(fit_all, "", NA, "all")
+  fit_reverse <- survfit(Surv(time, 1 - event) ~ 1, data = data, conf.type = "log")
+  quantile_rows[[2]] <- quantile_row(fit_reverse, "", NA, "reverse")
   for (pred in predictors) {
     d <- data[!is.na(data[[pred]]), ]
     d$x <- d[[pred]]
@@ -158,6 +178,8 @@ run_case <- function(name, data, predictors, adjust, minprops, times, n_perm, ou
           predictor = pred, minprop = minprop, group = c("low", "high")[g + 1],
           time = sm$time, n_risk = sm$n.risk, surv = sm$surv, std_err = sm$std.err,
           lower = sm$lower, upper = sm$upper)
+        quantile_rows[[length(quantile_rows) + 1]] <- quantile_row(
+          fit_g[g + 1], pred, minprop, c("low", "high")[g + 1])
       }
       if (minprop != minprops[1]) next
       # Cox models (only for the first minprop: the dichotomy uses its cut-point).
@@ -180,6 +202,7 @@ run_case <- function(name, data, predictors, adjust, minprops, times, n_perm, ou
   write_tsv(do.call(rbind, curve_rows), file.path(out, paste0(name, "_curves.tsv")))
   write_tsv(do.call(rbind, survdiff_rows), file.path(out, paste0(name, "_survdiff.tsv")))
   write_tsv(do.call(rbind, survfit_rows), file.path(out, paste0(name, "_survfit.tsv")))
+  write_tsv(do.call(rbind, quantile_rows), file.path(out, paste0(name, "_quantile.tsv")))
   write_tsv(do.call(rbind, cox_rows), file.path(out, paste0(name, "_cox.tsv")))
   data.frame(name = name, n = nrow(data), predictors = paste(predictors, collapse = ","),
              adjust = if (is.null(adjust)) "" else adjust,
@@ -223,6 +246,37 @@ builtin_cases <- function() {
   )
 }
 
+# Paired samples for wilcox.test(paired = TRUE): the exact test, tied differences (normal
+# approximation with tie and continuity corrections), a zero difference (R then leaves the exact
+# test), a missing value (the pair is dropped) and 60 pairs (normal approximation).
+wilcoxon_cases <- function() {
+  list(
+    list(case = "exact", before = c(10, 20, 30, 40, 50, 60), after = c(12, 15, 33, 20, 40, 66)),
+    list(case = "ties", before = rep(0, 6), after = c(1, 2, 2, 3, -1, 4)),
+    list(case = "zero_difference", before = c(10, 20, 30, 40, 50, 60, 70),
+         after = c(10, 21.5, 28, 43.25, 54, 59.5, 76)),
+    list(case = "missing_pair", before = c(5, NA, 7, 9, 11, 13),
+         after = c(6, 4, NA, 11.5, 8, 19)),
+    list(case = "sixty_pairs", before = as.numeric(1:60),
+         after = 1:60 + (1:60) * (-1)^(1:60) * 0.5)
+  )
+}
+
+run_wilcoxon <- function(out) {
+  data_rows <- list()
+  rows <- list()
+  for (cs in wilcoxon_cases()) {
+    data_rows[[length(data_rows) + 1]] <- data.frame(
+      case = cs$case, before = cs$before, after = cs$after, stringsAsFactors = FALSE)
+    w <- suppressWarnings(wilcox.test(cs$after, cs$before, paired = TRUE))
+    rows[[length(rows) + 1]] <- data.frame(
+      case = cs$case, statistic = unname(w$statistic), p = w$p.value, method = w$method,
+      stringsAsFactors = FALSE)
+  }
+  write_tsv(do.call(rbind, data_rows), file.path(out, "wilcoxon_data.tsv"))
+  write_tsv(do.call(rbind, rows), file.path(out, "wilcoxon.tsv"))
+}
+
 main <- function() {
   opts <- parse_args(commandArgs(trailingOnly = TRUE))
   dir.create(opts$out, showWarnings = FALSE, recursive = TRUE)
@@ -231,10 +285,12 @@ main <- function() {
   times <- if (is.null(opts$times)) NULL else as.numeric(strsplit(opts$times, ",")[[1]])
   if (is.null(opts$input)) {
     cases <- builtin_cases()
+    wanted <- c(vapply(cases, function(cs) cs$name, ""), "wilcoxon")
     if (!is.null(opts$cases)) {
       wanted <- strsplit(opts$cases, ",")[[1]]
       cases <- Filter(function(cs) cs$name %in% wanted, cases)
     }
+    if ("wilcoxon" %in% wanted) run_wilcoxon(opts$out)
   } else {
     raw <- read.delim(opts$input, check.names = FALSE, stringsAsFactors = FALSE)
     preds <- strsplit(opts$predictors, ",")[[1]]
@@ -247,6 +303,7 @@ main <- function() {
     cases <- list(list(name = opts$name, data = d, predictors = preds, adjust = opts$adjust,
                        minprops = minprops, times = times))
   }
+  if (!length(cases)) return(invisible(NULL))
   rows <- lapply(cases, function(cs) {
     run_case(cs$name, cs$data, cs$predictors, cs$adjust, cs$minprops, cs$times, n_perm,
              opts$out)

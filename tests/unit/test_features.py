@@ -6,7 +6,7 @@ import pytest
 import SimpleITK as sitk
 
 from netpet import labels as organ_numbers
-from netpet.imaging.features import LESION_COLUMNS, lesion_features, peak_image, scan_features
+from netpet.imaging.features import LESION_COLUMNS, lesion_features, scan_features
 from netpet.imaging.organs import LiverReference
 
 
@@ -30,15 +30,6 @@ def phantom():
     organs = np.zeros(suv.shape, dtype=np.uint16)
     organs[2:5, 2:5, 2:4] = organ_numbers.LIVER  # 18 of 27 voxels of lesion 1
     return suv, lesions, organs
-
-
-def test_peak_image_is_mean_over_19_voxel_sphere():
-    suv, _, _ = phantom()
-    peak = peak_image(suv, (4.0, 4.0, 4.0))
-    # Centre of lesion 1: its 19-voxel sphere lies in the block: (20 + 18 x 1) / 19 = 2.
-    assert peak[3, 3, 3] == pytest.approx(2.0)
-    # Image corner: only the 7 in-image voxels count (zero padding would give 7 / 19).
-    assert peak_image(np.ones((4, 4, 4)), (4.0, 4.0, 4.0))[0, 0, 0] == pytest.approx(1.0)
 
 
 def test_lesion_features_hand_computed():

@@ -11,7 +11,7 @@ import pytest
 import SimpleITK as sitk
 
 from netpet.errors import InputError
-from netpet.steps.ingest import MR_IMAGE_STORAGE, ingest_scan
+from netpet.steps.ingest import MR_IMAGE_STORAGE, ingest_sample
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +39,10 @@ def _ingest(root, tmp_path, **columns):
     samples = tmp_path / "samples.tsv"
     samples.write_text("\t".join(header) + "\n" + "\t".join(values) + "\n")
     out = tmp_path / "out"
-    ingest_scan(
-        samples_path=samples,
-        patient_id="NET001",
-        timepoint="basal",
+    ingest_sample(
+        samples,
+        "NET001",
+        "basal",
         suv_type="bw",
         pet_suv_path=out / "pet_suv.nii.gz",
         anatomy_dir=out / "anatomy",

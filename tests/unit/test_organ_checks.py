@@ -20,14 +20,14 @@ import yaml
 from netpet import labels
 from netpet.config import validate_config
 from netpet.errors import InputError
+from netpet.imaging.grid import resample_labels_to
 from netpet.imaging.organ_checks import (
     best_shift_mm,
     check_liver_reference,
     check_organ_map,
     correlation_ratio,
 )
-from netpet.imaging.organs import resample_labels_to
-from netpet.steps.ingest import ingest_scan
+from netpet.steps.ingest import ingest_sample
 from netpet.steps.scan import features_step, organs_step, segment_step
 
 _CONFIG = validate_config(
@@ -49,10 +49,10 @@ def cohort(tmp_path_factory):
     out = root / "images"
     for row in truth.itertuples():
         scan = out / row.patient_id / row.timepoint
-        ingest_scan(
-            samples_path=samples,
-            patient_id=row.patient_id,
-            timepoint=row.timepoint,
+        ingest_sample(
+            samples,
+            row.patient_id,
+            row.timepoint,
             suv_type="bw",
             pet_suv_path=scan / "pet_suv.nii.gz",
             anatomy_dir=scan / "anatomy",
@@ -270,15 +270,10 @@ def test_scan_without_organs_gets_features_and_says_why_tlr_is_missing(cohort, t
     record = json.loads((out / "liver.json").read_text())
     assert record["available"] is False and "TLR" in record["note"]
     mask = cohort["root"] / "cohort" / "truth" / "lesion_labels" / "NET001" / "basal.nii.gz"
-    samples = tmp_path / "samples.tsv"
-    samples.write_text(
-        "patient_id\ttimepoint\tpet_dicom\ttumour_mask\n"
-        f"NET001\tbasal\t{cohort['root'] / 'cohort' / 'dicom' / 'NET001' / 'basal'}\t{mask}\n"
-    )
     segment_step(
         patient_id="NET001",
         timepoint="basal",
-        samples_path=samples,
+        tumour_mask_path=mask,
         pet_suv_path=scan / "pet_suv.nii.gz",
         organs_path=out / "organs.nii.gz",
         liver_json_path=out / "liver.json",

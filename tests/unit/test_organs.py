@@ -1,4 +1,4 @@
-"""Tests of netpet.imaging.organs: resampling, dilation, liver reference sphere."""
+"""Tests of netpet.imaging.organs: organ masks and uptake, liver reference sphere."""
 
 import itertools
 
@@ -8,14 +8,7 @@ import SimpleITK as sitk
 
 from netpet import labels as organ_numbers
 from netpet.errors import InputError
-from netpet.imaging.organs import (
-    ball_offsets,
-    dilate_mm,
-    organ_uptake,
-    physiological_mask,
-    place_liver_reference,
-    resample_labels_to,
-)
+from netpet.imaging.organs import organ_uptake, physiological_mask, place_liver_reference
 
 
 def image(array, spacing=(4.0, 4.0, 4.0), origin=(0.0, 0.0, 0.0)):
@@ -23,36 +16,6 @@ def image(array, spacing=(4.0, 4.0, 4.0), origin=(0.0, 0.0, 0.0)):
     img.SetSpacing(spacing)
     img.SetOrigin(origin)
     return img
-
-
-def test_resample_labels_nearest_neighbour():
-    # 2 mm CT-like grid, label 7 in x indices 4..7 (centres 8..14 mm); PET grid 4 mm.
-    fine = np.zeros((8, 8, 16), dtype=np.uint8)
-    fine[:, :, 4:8] = 7
-    labels = image(fine, spacing=(2.0, 2.0, 2.0))
-    reference = image(np.zeros((4, 4, 8), dtype=np.float32), spacing=(4.0, 4.0, 4.0))
-    out = resample_labels_to(labels, reference)
-    got = sitk.GetArrayFromImage(out)
-    assert out.GetPixelID() == sitk.sitkUInt8
-    # PET x centres 0,4,8,12,...: 8 and 12 mm fall on fine voxels 4 and 6 (label 7).
-    assert got[0, 0].tolist() == [0, 0, 7, 7, 0, 0, 0, 0]
-    assert np.unique(got).tolist() == [0, 7]
-
-
-def test_dilate_mm_anisotropic_ball():
-    mask = np.zeros((5, 9, 9), dtype=bool)
-    mask[2, 4, 4] = True
-    out = dilate_mm(mask, (4.0, 2.0, 2.0), 4.0)
-    # In-plane: dy^2 + dx^2 <= 4 (13 voxels); dz = +/-1 only on the axis (2 voxels).
-    assert out.sum() == 15
-    assert out[1, 4, 4] and out[3, 4, 4] and not out[1, 4, 5]
-    assert out[2, 4, 6] and not out[2, 5, 6]
-
-
-def test_ball_offsets_one_ml_sphere_at_4mm():
-    offsets = ball_offsets(6.2035, (4.0, 4.0, 4.0))
-    # i^2 + j^2 + k^2 <= 2.405: the centre, 6 faces and 12 edges.
-    assert len(offsets) == 19
 
 
 def test_physiological_mask_and_organ_uptake():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
+import json
 import uuid
 
 import highdicom as hd
@@ -360,11 +361,16 @@ def test_short_salt_refused(pet, tmp_path):
 def test_scan_step_writes_seg_and_uid_map_and_names_the_scan(pet, tmp_path):
     from netpet.steps.scan import _write_dicom_seg
 
-    paths, headers, reference = pet
+    _, headers, reference = pet
     salt_path = tmp_path / "private" / "uid_salt.txt"
     salt_path.parent.mkdir()
     salt_path.write_text(SALT + "\n")
-    row = {"pet_dicom": str(paths[0].parent)}
+    from netpet.imaging.seg_io import source_slice_record
+
+    positions = sorted(float(h.ImagePositionPatient[2]) for h in headers)
+    row = tmp_path / "private" / "pet_slices.json"  # what the conversion records
+    geometry = {"resampled": False, "positions_mm": positions, "max_position_error_mm": 0.0}
+    row.write_text(json.dumps({"geometry": geometry, "slices": source_slice_record(headers)}))
     out, map_out = tmp_path / "results" / "lesions_seg.dcm", tmp_path / "private" / "uids.tsv"
     returned = _write_dicom_seg(
         _labels(reference, np.zeros(SHAPE_ZYX, dtype=np.uint16)),

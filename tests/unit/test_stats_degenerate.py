@@ -129,7 +129,7 @@ def run_study(patients: pd.DataFrame, out, *, n_resamples: int = N_RESAMPLES) ->
             cutpoints_path=out / "cutpoints.tsv",
             cox_univariate_path=out / "cox_univariate.tsv",
             column=column,
-            time_label="Time since start of PRRT (months)",
+            time_origin="start of PRRT",
             confidence_band=True,
             out=out / f"km_{column}.png",
             **common,

@@ -1,5 +1,7 @@
 """netpet.stats against R's survival / maxstat on the fixtures of tests/r/make_fixtures.R.
 
+(The Wilcoxon fixtures of the same script are checked in test_stats_descriptive.py.)
+
 Deterministic quantities must agree to a relative 5e-5 (4 significant digits) or better;
 Monte-Carlo ones (R's Genz-Bretz pmvnorm, condMC permutations) within their error.
 """
@@ -21,7 +23,7 @@ from netpet.stats.cutpoint import (
     p_permutation,
     standardised_statistics,
 )
-from netpet.stats.survival import logrank_test, survival_at
+from netpet.stats.survival import kaplan_meier, km_quantile, logrank_test, survival_at
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "r"
 SCRIPT = Path(__file__).parents[1] / "r" / "make_fixtures.R"
@@ -141,6 +143,36 @@ def test_survfit_log_ci(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_km_quantiles(name):
+    """quantile(survfit(conf.type = "log"), c(0.25, 0.5, 0.75)): quartiles and their CIs.
+
+    Overall, by reverse Kaplan-Meier (censoring as event: the median follow-up of Table 1) and
+    for the low and high groups of each cut-point; NaN where R says NA (not reached).
+    """
+    d = data(name)
+    sd = read(name, "survdiff")
+    ref = read(name, "quantile")
+    ref["predictor"] = ref["predictor"].fillna("")
+    for (pred, minprop, group), rows in ref.groupby(
+        ["predictor", ref["minprop"].fillna(-1), "group"]
+    ):
+        if group in ("all", "reverse"):
+            dd = d
+        else:
+            cut = sd[(sd.predictor == pred) & (sd.minprop == minprop)]["cutpoint"].iloc[0]
+            dd = d[d[pred].notna()]
+            dd = dd[(dd[pred] > cut) == (group == "high")]
+        event = 1 - dd["event"] if group == "reverse" else dd["event"]
+        km = kaplan_meier(dd["time"], event, conf_type="log")
+        for r in rows.itertuples():
+            got = km_quantile(km, r.p)
+            what = f"{name} {pred} {group} p={r.p}"
+            assert_rel(got["median"], r.quantile, 1e-12, what)
+            assert_rel(got["ci_low"], r.lower, 1e-12, what)
+            assert_rel(got["ci_high"], r.upper, 1e-12, what)
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_coxph_efron(name):
     case = CASES.set_index("name").loc[name]
     d = data(name)
@@ -202,14 +234,14 @@ def _r_available() -> bool:
 @pytest.mark.r
 @pytest.mark.skipif(not _r_available(), reason="Rscript with survival and maxstat missing")
 def test_fixtures_are_what_r_produces(tmp_path):
-    """Rerun the R script on two cases (and once via --input) and compare with the fixtures."""
+    """Rerun the R script on two cases, the Wilcoxon samples (and once via --input), compare."""
     subprocess.run(
-        ["Rscript", str(SCRIPT), "--out", str(tmp_path), "--cases", "zero_event,veteran"],
+        ["Rscript", str(SCRIPT), "--out", str(tmp_path), "--cases", "zero_event,veteran,wilcoxon"],
         check=True,
         capture_output=True,
     )
     produced = sorted(p.name for p in tmp_path.iterdir())
-    assert len(produced) == 12
+    assert len(produced) == 16
     for fname in produced:
         assert (tmp_path / fname).read_text() == (FIXTURES / fname).read_text(), fname
     # the generic entry point (any patients table) gives the same numbers
@@ -238,6 +270,6 @@ def test_fixtures_are_what_r_produces(tmp_path):
         check=True,
         capture_output=True,
     )
-    for kind in ("maxstat", "cox", "survdiff", "survfit", "curves"):
+    for kind in ("maxstat", "cox", "survdiff", "survfit", "quantile", "curves"):
         fname = f"zero_event_{kind}.tsv"
         assert (out2 / fname).read_text() == (FIXTURES / fname).read_text(), fname

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from netpet.errors import InputError
-from netpet.stats.survival import kaplan_meier, logrank_test, numbers_at_risk, survival_at
+from netpet.stats.survival import (
+    kaplan_meier,
+    km_quantile,
+    logrank_test,
+    median_survival,
+    numbers_at_risk,
+    survival_at,
+)
 
 TIME = [1, 2, 2, 3, 4]
 EVENT = [1, 1, 0, 1, 0]
@@ -54,3 +61,29 @@ def test_logrank_hand_computed():
 def test_bad_event_indicator_is_an_input_error():
     with pytest.raises(InputError, match="0 \\(censored\\) or 1"):
         kaplan_meier([1, 2], [1, 2])
+
+
+@pytest.mark.parametrize(
+    ("time", "event", "expected"),
+    [
+        # R 4.x survival 3.x: quantile(survfit(Surv(time, event) ~ 1), 0.5)
+        ([3, 5, 6, 8, 20, 15], [1, 1, 0, 1, 0, 1], (8.0, 5.0, np.nan)),
+        # S = 0.5 exactly from 8 to 15: the midpoint 11.5, as R.
+        ([3, 5, 8, 12, 15, 20], [1, 1, 1, 0, 1, 0], (11.5, 5.0, np.nan)),
+        # Reverse Kaplan-Meier of the first data set (follow-up).
+        ([3, 5, 6, 8, 20, 15], [0, 0, 1, 0, 1, 0], (20.0, 6.0, np.nan)),
+        # Never below 0.5: not reached.
+        ([1, 2, 3, 4], [1, 0, 0, 0], (np.nan, 1.0, np.nan)),
+    ],
+)
+def test_km_quantile_matches_r(time, event, expected):
+    got = km_quantile(kaplan_meier(time, event))
+    np.testing.assert_equal((got["median"], got["ci_low"], got["ci_high"]), expected)
+
+
+def test_median_survival_is_the_log_ci_median():
+    """The Table 1 example: median 8, CI 5 to not reached; reverse KM (follow-up) median 20."""
+    time, event = [3, 5, 6, 8, 20, 15], np.array([1, 1, 0, 1, 0, 1])
+    got = median_survival(time, event)
+    np.testing.assert_equal((got["median"], got["ci_low"], got["ci_high"]), (8.0, 5.0, np.nan))
+    assert median_survival(time, 1 - event)["median"] == 20.0

@@ -20,6 +20,7 @@ from pydicom.dataset import Dataset
 
 from netpet.errors import InputError
 from netpet.imaging import suv
+from netpet.imaging.suv.body_size import body_size
 
 SOURCE = "P07/basal (fixture)"
 
@@ -232,6 +233,39 @@ def test_philips_private_tag_read_as_unknown_bytes():
 def test_cnts_without_philips_factors_is_an_error():
     with pytest.raises(InputError, match=r"7053,1000.*7053,1009"):
         factors(series(pet_header(units="CNTS")))
+
+
+def test_factor_is_k_times_n_divided_by_decayed_dose_in_that_order():
+    # Bit-exact: the float64 operations (k * N) / D, in that order; 0.13 and 0.26 give another
+    # last bit with k * (N / D) and with k / D * N, so the order is pinned.
+    def scale(ds, k):
+        ds.add_new(0x70531009, "DS", ["0.13", "0.26"][k])
+
+    f, _ = factors(series(pet_header(units="CNTS"), per_slice=scale))
+    decayed = 200e6 * float(suv.decay_factor(4000.0, 4000.0))
+    k = np.array([0.13, 0.26])
+    assert f.tolist() == (k * 80_000.0 / decayed).tolist() != (k * (80_000.0 / decayed)).tolist()
+
+
+def test_decay_corrections_table():
+    assert sorted(suv.DECAY_CORRECTIONS) == ["ADMIN", "NONE", "START"]
+    needs = {key: rule.needs_injection_time for key, rule in suv.DECAY_CORRECTIONS.items()}
+    assert needs == {"START": True, "ADMIN": False, "NONE": True}
+
+
+def test_radiopharmaceutical_item():
+    assert suv.radiopharmaceutical(pet_header()).RadionuclideTotalDose == 200e6
+    assert suv.radiopharmaceutical(Dataset()) is None
+
+
+def test_body_size_needs_height_only_for_a_normaliser_that_uses_it():
+    header = pet_header()
+    del header.PatientSize
+    body = body_size(header, {"weight_kg": 70.0}, suv_types=("BW", None), source=SOURCE)
+    assert (body.weight_kg, body.height_m, body.sex) == (70.0, None, "M")
+    assert body.header_weight == 80.0 and body.overrides_applied == ("weight_kg",)
+    with pytest.raises(InputError, match=r"PatientSize \(0010,1020\) in m is missing"):
+        body_size(header, {}, suv_types=("BW", "BSA"), source=SOURCE)
 
 
 # --- SUV types ------------------------------------------------------------------------------

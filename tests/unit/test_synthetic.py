@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 import hashlib
+import itertools
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -26,7 +28,13 @@ from netpet.synthetic import (
     resolve_settings,
     scan_index,
 )
-from netpet.synthetic.anatomy import BOWEL_LEVELS, TISSUES, LoopTexture
+from netpet.synthetic.anatomy import BOWEL_LEVELS, TISSUES, BodySize, LoopTexture, build_anatomy
+from netpet.synthetic.anatomy_file import (
+    ANATOMY_FILE,
+    ANATOMY_VERSION,
+    Length,
+    read_anatomy_file,
+)
 from netpet.synthetic.cohort import patient_plan
 from netpet.synthetic.lesions import response_category
 from netpet.synthetic.outcomes import draw_outcomes, linear_predictor
@@ -555,3 +563,98 @@ def test_bowel_is_patchy_loops_and_thyroid_faint_when_neck_in_view(tmp_path):
     assert 1.2 < peak <= TISSUES["thyroid"][0][1]
     neck_soft = np.median(suv[ndimage.binary_dilation(thyroid, iterations=3) & ~thyroid])
     assert peak > 1.5 * neck_soft
+
+
+# --- The anatomy file and its scaling rules --------------------------------------------------
+
+
+def test_body_size_follows_its_documented_rules():
+    # Reference adult: 1.70 m, BMI 24 -> every scale 1; fat 8 + 12 * 6 = 80 mm, capped at 40.
+    ref = BodySize.of(weight_kg=24.0 * 1.70**2, height_m=1.70)
+    assert (ref.sxy, ref.so, ref.sz, ref.fat) == pytest.approx((1.0, 1.0, 1.0, 40.0))
+    # Lean and short: BMI 18.75 -> sxy = sqrt(18.75 / 24) = 0.8839, organs clipped to 0.92,
+    # height 1.50 / 1.70 = 0.882 clipped to 0.92, fat 8 + 12 * 0.75 = 17 mm.
+    lean = BodySize.of(weight_kg=18.75 * 1.5**2, height_m=1.5)
+    assert lean.sxy == pytest.approx(math.sqrt(18.75 / 24))
+    assert (lean.so, lean.sz, lean.fat) == pytest.approx((0.92, 0.92, 17.0))
+    # Heavy and tall: outline capped at 1.15, organs at 1.08, height at 1.08.
+    big = BodySize.of(weight_kg=130.0, height_m=2.0)
+    assert (big.sxy, big.so, big.sz) == pytest.approx((1.15, 1.08, 1.08))
+
+
+def test_anatomy_file_gives_the_reference_solids_with_their_labels():
+    unit = BodySize(sxy=1.0, so=1.0, sz=1.0, fat=20.0)
+    solids, _, _ = build_anatomy(np.random.default_rng(0), unit)
+    by_name = {s.name: s for s in solids}
+    assert len(by_name) == len(solids)  # names are unique
+    liver = by_name["liver"]
+    assert (liver.kind, liver.a, liver.b) == ("ellipsoid", (-65, -5, -55), (88, 78, 70))
+    assert liver.label == labels.LIVER and liver.planes == ((1, 0, 0, 35),)
+    # Trunk: 165 x 110 mm, groin to shoulders; inner soft tissue inset by the fat.
+    assert by_name["trunk"].b == (165, 110, 300) and by_name["trunk"].a == (0, 0, -400)
+    assert by_name["trunk_in"].b == (145, 90, 300)
+    assert by_name["trunk_in"].planes[0][3] == pytest.approx(165 + 300 - 70 - 20 * math.sqrt(2))
+    # Vertebral bodies: 23 levels, 32 mm apart from S1 at z = -290, 26 mm high.
+    l1 = by_name["vertebra_L1"]
+    assert (l1.a, l1.b, l1.label) == ((0, 72, -143), (21, 18, -117), labels.VERTEBRAE_L1)
+    assert sum(name.startswith("vertebra_") for name in by_name) == 23
+    # Colon: two chains of 9 capsules along the same 10 points.
+    wall = [s for s in solids if s.name.startswith("colon_wall_")]
+    assert len(wall) == 9 and all(a.b == b.a for a, b in itertools.pairwise(wall))
+    assert [s.a for s in wall] == [s.a for s in solids if s.name.startswith("colon_lumen_")]
+    # The small-bowel envelope is followed by one loop solid per uptake band.
+    i = [s.name for s in solids].index("small_bowel")
+    loops = solids[i + 1 : i + 1 + len(BOWEL_LEVELS)]
+    assert [s.band for s in loops] == list(range(len(BOWEL_LEVELS)))
+    assert {s.tissue for s in loops} == {"bowel"} and len({id(s.texture) for s in loops}) == 1
+    assert all(s.label == labels.SMALL_BOWEL and s.b == solids[i].b for s in loops)
+    # Organ-scaled solids follow so and sz, unscaled lengths stay.
+    big = BodySize(sxy=1.1, so=1.05, sz=0.95, fat=20.0)
+    solids_big, _, _ = build_anatomy(np.random.default_rng(0), big)
+    liver_big = next(s for s in solids_big if s.name == "liver")
+    assert liver_big.a == (-65 * 1.05, -5 * 1.05, -55 * 0.95)
+    aorta_big = next(s for s in solids_big if s.name == "aorta")
+    assert aorta_big.b == (12, 12, 140 * 0.95)
+
+
+def test_anatomy_length_expressions_compute_as_python_does():
+    variables = {"so": 1.0371, "sz": 0.9437, "fat": 23.3}
+    text = "-95*so + 10/3 - fat*sqrt(2) - -5*sz"
+    length = Length(text, "test", variables)
+    expected = -95 * 1.0371 + 10 / 3 - 23.3 * math.sqrt(2) - -5 * 0.9437
+    assert length(variables) == expected  # exactly: same operations in the same order
+    assert Length(7, "test", ())({}) == 7.0
+
+
+def _edited_anatomy_file(tmp_path: Path, old: str, new: str) -> Path:
+    text = ANATOMY_FILE.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "anatomy_edited.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("version: 1", "version: 2", "version is 2"),
+        ("centre: [-65*so,", "centre: [-65*sq,", r"solid 'liver' key 'centre'.*unknown name 'sq'"),
+        ("z_range: [-900*sz,", "z_range: [__import__('os'),", "not a length expression"),
+        ("organ: liver", "organ: hepar", "solid 'liver' key 'organ' is 'hepar'"),
+        ("tissue: spleen", "tissue: milz", "solid 'spleen' key 'tissue' is 'milz'"),
+        ("shape: ellipsoid\n    tissue: brain", "shape: cube\n    tissue: brain", "'shape'"),
+        ("    semi_axes: [6, 5, 4]\n", "", "solid 'pituitary'.*needs"),
+    ],
+)
+def test_anatomy_file_errors_name_the_solid_and_key(tmp_path, old, new, message):
+    path = _edited_anatomy_file(tmp_path, old, new)
+    with pytest.raises(InputError, match=f"anatomy_edited.yaml.*{message}"):
+        read_anatomy_file(path, tissues=tuple(TISSUES))
+
+
+def test_anatomy_file_ships_with_the_package():
+    tomllib = pytest.importorskip("tomllib")
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["netpet.synthetic"]
+    assert any(fnmatch.fnmatch(ANATOMY_FILE.name, p) for p in patterns)
+    assert read_anatomy_file(ANATOMY_FILE, tissues=tuple(TISSUES)).version == ANATOMY_VERSION

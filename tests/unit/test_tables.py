@@ -1,11 +1,12 @@
-"""Paper tables against hand-computed values on a six-patient cohort."""
+"""Paper tables, their number formatting, names and rendering, against hand-computed values."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from netpet.errors import InputError
-from netpet.report import tables
+from netpet.report import format as fmt
+from netpet.report import labels, render, tables
 
 
 @pytest.fixture
@@ -56,34 +57,34 @@ def patients() -> pd.DataFrame:
     ],
 )
 def test_format_p(p, text):
-    assert tables.format_p(p) == text
+    assert fmt.format_p(p) == text
 
 
 def test_format_p_bounds():
-    assert tables.format_p(1.6009) == "1.00"  # a Lau94 bound above 1
+    assert fmt.format_p(1.6009) == "1.00"  # a Lau94 bound above 1
     with pytest.raises(InputError, match="negative"):
-        tables.format_p(-0.1)
+        fmt.format_p(-0.1)
 
 
 def test_format_hr_like_the_paper():
-    assert tables.format_hr(3.053, 1.003, 9.289) == "3.053 (1.003–9.289)"
-    assert tables.format_hr(0.5, 0.01234, np.inf, decimals=2) == "0.50 (0.01–∞)"
-    assert tables.format_hr(1234.0, 2.0, 1e6) == "1234 (2.000–1000000)"
+    assert fmt.format_hr(3.053, 1.003, 9.289) == "3.053 (1.003–9.289)"
+    assert fmt.format_hr(0.5, 0.01234, np.inf, decimals=2) == "0.50 (0.01–∞)"
+    assert fmt.format_hr(1234.0, 2.0, 1e6) == "1234 (2.000–1000000)"
 
 
 def test_format_number_uses_typographic_minus_and_no_negative_zero():
-    assert tables.format_number(-10.26) == "−10.3"
-    assert tables.format_number(-0.01, decimals=1) == "0.0"
-    assert tables.format_number(1234.5) == "1234"
-    assert tables.format_number(0.012345) == "0.0123"
+    assert fmt.format_number(-10.26) == "−10.3"
+    assert fmt.format_number(-0.01, decimals=1) == "0.0"
+    assert fmt.format_number(1234.5) == "1234"
+    assert fmt.format_number(0.012345) == "0.0123"
 
 
 def test_parameter_labels():
-    assert tables.parse_parameter("liver_suvmean_basal") == ("liver_suvmean", "basal", None)
-    assert tables.parse_parameter("tre_change_interim_pct") == ("tre", None, "interim")
-    assert tables.parameter_label("wtv_ml_basal", unit=True) == "WTV basal (mL)"
-    assert tables.parameter_label("wtv_ml_change_interim_pct", unit=True) == "ΔWTV interim (%)"
-    assert tables.parameter_label("age_years") == "age years"
+    assert labels.parse_parameter("liver_suvmean_basal") == ("liver_suvmean", "basal", None)
+    assert labels.parse_parameter("tre_change_interim_pct") == ("tre", None, "interim")
+    assert labels.parameter_label("wtv_ml_basal", unit=True) == "WTV basal (mL)"
+    assert labels.parameter_label("wtv_ml_change_interim_pct", unit=True) == "ΔWTV interim (%)"
+    assert labels.parameter_label("age_years") == "age years"
 
 
 # --- Table 1 -----------------------------------------------------------------------------------
@@ -160,24 +161,6 @@ def test_patient_characteristics_rejects_bad_event(patients):
 
 
 # --- Table 2 -----------------------------------------------------------------------------------
-
-
-def test_wilcoxon_exact_by_hand():
-    """Differences 2 -5 3 -20 -10 6: ranks of |d| 1 3 2 6 5 4, W+ = 1 + 2 + 4 = 7.
-
-    Of the 64 sign patterns, 18 give W+ <= 7 (subsets of 1..6 with sum <= 7), so the exact
-    two-sided p = 2 x 18 / 64 = 0.5625.
-    """
-    p, method = tables.wilcoxon_signed_rank_p([12, 15, 33, 20, 40, 66], [10, 20, 30, 40, 50, 60])
-    assert method == "exact"
-    assert p == pytest.approx(0.5625, abs=1e-12)
-
-
-def test_wilcoxon_with_ties_uses_corrected_normal_approximation():
-    """As R: wilcox.test(c(1, 2, 2, 3, -1, 4)) gives p = 0.07313980 (normal, ties, correct)."""
-    p, method = tables.wilcoxon_signed_rank_p([1, 2, 2, 3, -1, 4], [0] * 6)
-    assert method == "normal approximation"
-    assert p == pytest.approx(0.0731398, rel=1e-5)
 
 
 def test_pet_parameters_medians_and_p(patients):
@@ -320,7 +303,7 @@ def test_cutpoint_summary():
 
 def test_format_table_renders_all_formats():
     df = pd.DataFrame({"Parameter": ["ΔWTV", "a|b"], "p": ["< 0.001", "≤ 0.5"]})
-    out = tables.format_table(df, caption="Table X. Demo", footnotes=["† Firth."])
+    out = render.format_table(df, caption="Table X. Demo", footnotes=["† Firth."])
     assert "<caption>Table X. Demo</caption>" in out["html"]
     assert "<td>&lt; 0.001</td>" in out["html"]
     assert '<td colspan="2">† Firth.</td>' in out["html"]
@@ -334,7 +317,7 @@ def test_format_table_renders_all_formats():
 
 def test_write_table_writes_numbers_and_text(tmp_path):
     table = tables.cox_table(_cox(), cutpoints=_cutpoints())
-    written = tables.write_table(
+    written = render.write_table(
         table, tmp_path / "table3_cox", formats=("tsv", "html", "md", "tex")
     )
     assert [p.name for p in written] == [
@@ -349,33 +332,13 @@ def test_write_table_writes_numbers_and_text(tmp_path):
     assert not list(tmp_path.glob(".*tmp*"))  # no temporary files left behind
 
 
-@pytest.mark.parametrize(
-    ("time", "event", "expected"),
-    [
-        # R 4.x survival 3.x: quantile(survfit(Surv(time, event) ~ 1), 0.5)
-        ([3, 5, 6, 8, 20, 15], [1, 1, 0, 1, 0, 1], (8.0, 5.0, np.nan)),
-        # S = 0.5 exactly from 8 to 15: the midpoint 11.5, as R.
-        ([3, 5, 8, 12, 15, 20], [1, 1, 1, 0, 1, 0], (11.5, 5.0, np.nan)),
-        # Reverse Kaplan-Meier of the first data set (follow-up).
-        ([3, 5, 6, 8, 20, 15], [0, 0, 1, 0, 1, 0], (20.0, 6.0, np.nan)),
-        # Never below 0.5: not reached.
-        ([1, 2, 3, 4], [1, 0, 0, 0], (np.nan, 1.0, np.nan)),
-    ],
-)
-def test_km_quantile_matches_r(time, event, expected):
-    from netpet.stats import survival
-
-    got = tables.km_quantile(survival.kaplan_meier(time, event))
-    np.testing.assert_equal((got["median"], got["ci_low"], got["ci_high"]), expected)
-
-
 # --- small and degenerate cohorts: empty values with the reason ---------------------------------
 
 
 def test_cutpoint_summary_without_cutpoint_prints_dashes_and_note():
     cuts = _cutpoints()
     cuts["note"] = ["", "no events"]
-    cuts.loc[1, ["cutpoint", "statistic", *tables.CUTPOINT_P_LABELS]] = np.nan
+    cuts.loc[1, ["cutpoint", "statistic", *labels.CUTPOINT_P_LABELS]] = np.nan
     cuts["n_low"] = pd.array([12, pd.NA], dtype="Int64")
     cuts["n_high"] = pd.array([12, pd.NA], dtype="Int64")
     table = tables.cutpoint_summary(cuts)
@@ -436,5 +399,5 @@ def test_cox_table_bootstrap_footnote_counts_skipped_resamples():
 
 
 def test_format_hr_without_ci():
-    assert tables.format_hr(0.1154, np.nan, np.nan) == "0.115 (CI —)"
-    assert tables.format_hr(0.1154, np.nan, 2.0) == "0.115 (—–2.000)"
+    assert fmt.format_hr(0.1154, np.nan, np.nan) == "0.115 (CI —)"
+    assert fmt.format_hr(0.1154, np.nan, 2.0) == "0.115 (—–2.000)"

@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(workflow.current_basedir).parent / "src"))
 
 from netpet.config import load_sheet, validate_config  # noqa: E402
 from netpet.errors import InputError  # noqa: E402
+from netpet.steps.study import figure_columns  # noqa: E402
 from netpet.steps.study import analysed_columns  # noqa: E402
 
 try:
@@ -31,6 +32,8 @@ if config["radiomics"]["enabled"]:
 BASELINE = config["timepoints"]["baseline"]
 FOLLOWUPS = list(config["timepoints"]["followups"])
 TIMEPOINTS = [BASELINE, *FOLLOWUPS]
+# Patient-table columns whose Kaplan-Meier, waterfall and cut-point figures are drawn.
+FIGURE_COLUMNS = figure_columns(config["report"]["figure_parameters"], followups=FOLLOWUPS)
 SYNTHETIC = config["synthetic"]["enabled"]
 
 
@@ -91,7 +94,6 @@ def _scan_index():
 SAMPLES, CLINICAL = _load_sheets()
 SCANS = _scan_index()
 PATIENTS = sorted(set(SCANS["patient_id"]))
-SAMPLES_SHEET = f"{SYNTHETIC_DIR}/samples.tsv" if SYNTHETIC else config["samples"]
 CLINICAL_SHEET = f"{SYNTHETIC_DIR}/clinical.tsv" if SYNTHETIC else config["clinical"]
 
 
@@ -110,33 +112,70 @@ def per_scan(pattern):
     return [pattern.format(patient=p, timepoint=t) for p, t in scan_pairs()]
 
 
-def scan_row(wildcards):
-    """The samples-sheet row of a user's scan (empty for the synthetic cohort)."""
+def _rows_by_scan():
+    """Each user scan's samples-sheet row (given cells only), built once for every job."""
     if SYNTHETIC:
         return {}
-    rows = SAMPLES[
-        (SAMPLES["patient_id"] == wildcards.patient) & (SAMPLES["timepoint"] == wildcards.timepoint)
-    ]
-    return {k: v for k, v in rows.iloc[0].items() if isinstance(v, str) and v}
+    rows = {}
+    for record in SAMPLES.to_dict("records"):
+        given = {k: v for k, v in record.items() if v is not None and v == v and v != ""}
+        rows[(record["patient_id"], record["timepoint"])] = given
+    return rows
 
 
-def scan_files(*columns, synthetic_dir):
-    """Input function: the samples sheet plus the files or folders it names for a scan.
+ROWS = _rows_by_scan()
 
-    For the synthetic cohort the sheet does not exist before the cohort is generated, so the
-    cohort's folder ``synthetic_dir`` (an output of rule synthetic_cohort) stands in for them.
+
+def scan_row(wildcards):
+    """The samples-sheet row of a user's scan (empty for the synthetic cohort)."""
+    return ROWS.get((wildcards.patient, wildcards.timepoint), {})
+
+
+def dicom_folders(wildcards):
+    """The scan's DICOM folders: ``pet`` and, when it has one, ``anatomy`` (its CT or MR).
+
+    Synthetic cohort: the scan's folder holds its PET and CT (series are found by UID, in
+    any layout below it).
     """
+    if SYNTHETIC:
+        folder = f"{SYNTHETIC_DIR}/dicom/{wildcards.patient}/{wildcards.timepoint}"
+        return {"pet": folder, "anatomy": folder}
+    row = scan_row(wildcards)
+    folders = {"pet": row["pet_dicom"]}
+    modality = anatomy_modality(wildcards)
+    if modality:
+        folders["anatomy"] = row[f"{modality}_dicom"]
+    return folders
 
-    def inputs(wildcards):
-        files = {"samples": SAMPLES_SHEET}
-        if SYNTHETIC:
-            files["synthetic"] = f"{SYNTHETIC_DIR}/{synthetic_dir}"
-        else:
-            row = scan_row(wildcards)
-            files.update({column: row[column] for column in columns if column in row})
-        return files
 
-    return inputs
+def anatomy_modality(wildcards):
+    """``ct``, ``mr`` or None: the anatomical image of a scan (CT wins when both are given)."""
+    if SYNTHETIC:
+        return "ct"
+    row = scan_row(wildcards)
+    return "ct" if row.get("ct_dicom") else "mr" if row.get("mr_dicom") else None
+
+
+def dicom_inputs(wildcards):
+    """Input function of the conversion: the generated cohort, or the user's folders."""
+    if SYNTHETIC:
+        return {"cohort": f"{SYNTHETIC_DIR}/dicom"}
+    return {f"{key}_dicom": folder for key, folder in dicom_folders(wildcards).items()}
+
+
+def suv_overrides(wildcards):
+    """The samples sheet's SUV overrides of a scan (empty for the synthetic cohort)."""
+    from netpet.imaging.suv import OVERRIDE_KEYS
+
+    row = scan_row(wildcards)
+    return {key: row[key] for key in OVERRIDE_KEYS if key in row}
+
+
+def tumour_mask_input(wildcards):
+    """Input function: the scan's imported tumour mask (segmentation.method import)."""
+    if config["segmentation"]["method"] != "import" or SYNTHETIC:
+        return {}
+    return {"tumour_mask": scan_row(wildcards)["tumour_mask"]}
 
 
 TOTALSEGMENTATOR_LABELS = "results/organs/{patient}/{timepoint}/totalsegmentator_{modality}.nii.gz"
@@ -154,7 +193,7 @@ def organ_map(wildcards):
     row = scan_row(wildcards)
     if row.get("organ_labels"):
         return "samples sheet", row["organ_labels"]
-    modality = "ct" if row.get("ct_dicom") else "mr" if row.get("mr_dicom") else None
+    modality = anatomy_modality(wildcards)
     if modality and TOTALSEGMENTATOR_USABLE:
         path = TOTALSEGMENTATOR_LABELS.format(
             patient=wildcards.patient, timepoint=wildcards.timepoint, modality=modality
@@ -223,6 +262,18 @@ def _check_sheets():
         return
     sheet = config["samples"]
     problems = []
+    stats = config["stats"]
+    for key, columns in (
+        ("time", [stats["time"]]),
+        ("event", [stats["event"]]),
+        ("adjust_for", stats["adjust_for"]),
+    ):
+        missing_columns = [c for c in columns if c not in CLINICAL.columns]
+        if missing_columns:
+            raise WorkflowError(
+                f"{config['clinical']}: no column {', '.join(missing_columns)} (config stats."
+                f"{key}); add it to the clinical sheet or change stats.{key}"
+            )
     clinical_ids = set(CLINICAL["patient_id"])
     missing = sorted(set(SAMPLES["patient_id"]) - clinical_ids)
     if missing:
@@ -301,9 +352,9 @@ def segmentation_outputs():
 
 
 def dicom_seg_inputs():
-    """The secret that keys the DICOM SEG's UIDs, when DICOM SEG is exported."""
+    """The secret that keys the DICOM SEG's UIDs and the PET's slice record, for DICOM SEG."""
     if config["segmentation"]["export_dicom_seg"]:
-        return {"uid_salt": UID_SALT}
+        return {"uid_salt": UID_SALT, "pet_slices": PET_SLICES}
     return {}
 
 
@@ -332,6 +383,9 @@ def _ensure_uid_salt():
 
 PRIVATE_DIR = config["deidentification"]["private_dir"].rstrip("/")
 UID_SALT = f"{PRIVATE_DIR}/uid_salt.txt"
+# The PET slices' UIDs and geometry, recorded by the conversion for the DICOM SEG (private:
+# source UIDs identify).
+PET_SLICES = f"{PRIVATE_DIR}/pet_slices/{{patient}}_{{timepoint}}.json"
 _ensure_uid_salt()
 
 
@@ -365,9 +419,5 @@ def all_outputs():
         "results/tables/table1.tsv",
         "results/figures/forest.png",
     ]
-    followup = FOLLOWUPS[0]
-    outputs += [
-        f"results/figures/km_{p}_change_{followup}_pct.png"
-        for p in config["report"]["figure_parameters"]
-    ]
+    outputs += [f"results/figures/km_{column}.png" for column in FIGURE_COLUMNS]
     return outputs

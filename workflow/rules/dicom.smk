@@ -3,14 +3,20 @@
 
 rule pet_ct_to_nifti:
     input:
-        unpack(scan_files("pet_dicom", "ct_dicom", "mr_dicom", synthetic_dir="dicom")),
+        unpack(dicom_inputs),
     output:
         pet_suv="results/images/{patient}/{timepoint}/pet_suv.nii.gz",
         # ct.nii.gz and ct_on_pet.nii.gz (or mr.*), and anatomy.json saying which: a PET
         # without CT has only anatomy.json.
         anatomy=directory("results/images/{patient}/{timepoint}/anatomy"),
         suv_provenance="results/images/{patient}/{timepoint}/suv.json",
+        pet_slices=PET_SLICES,
     params:
+        folders=dicom_folders,
+        modality=anatomy_modality,
+        pet_series_uid=lambda wildcards: scan_row(wildcards).get("pet_series_uid"),
+        mr_series_uid=lambda wildcards: scan_row(wildcards).get("mr_series_uid"),
+        overrides=suv_overrides,
         suv_type=config["suv"]["type"],
         max_uptake_half_lives=config["suv"]["max_uptake_half_lives"],
     log:

@@ -9,6 +9,7 @@ rule scan_features:
         organs="results/organs/{patient}/{timepoint}/organs_on_pet.nii.gz",
         liver_json="results/organs/{patient}/{timepoint}/liver_reference.json",
         liver_mask="results/organs/{patient}/{timepoint}/liver_reference.nii.gz",
+        suv_provenance="results/images/{patient}/{timepoint}/suv.json",
     output:
         lesions="results/features/scans/{patient}_{timepoint}_lesions.tsv",
         scan="results/features/scans/{patient}_{timepoint}_scan.tsv",

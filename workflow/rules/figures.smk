@@ -1,4 +1,4 @@
-# Figures of the study.
+# Figures and paper tables of the study.
 
 
 rule mip_figure:
@@ -26,12 +26,11 @@ rule mip_figure:
         "../scripts/mip_figure.py"
 
 
-FIGURE_COLUMNS = [f"{p}_change_{FOLLOWUPS[0]}_pct" for p in config["report"]["figure_parameters"]]
 TABLES = {
     "table1": "Table 1: patient characteristics",
     "table2": "Table 2: PET parameters and their changes",
     "table3": "Table 3: univariate Cox models",
-    "table4": "Table 4: Cox models adjusted for WHO grade",
+    "table4": f"Table 4: Cox models adjusted for {ADJUSTMENT}",
     "tableS1": "Table S1: cut-point search",
 }
 
@@ -39,6 +38,7 @@ TABLES = {
 rule paper_tables:
     input:
         patients="results/stats/patients.tsv",
+        scans="results/features/scans.tsv",
         cutpoints="results/stats/cutpoints.tsv",
         cox_univariate="results/stats/cox_univariate.tsv",
         cox_adjusted="results/stats/cox_adjusted.tsv",
@@ -89,6 +89,8 @@ rule kaplan_meier_figure:
     params:
         stats=config["stats"],
         confidence_band=config["report"]["km_confidence_band"],
+        endpoint=ENDPOINT.name,
+        time_unit=ENDPOINT.time_unit,
     wildcard_constraints:
         column="|".join(FIGURE_COLUMNS),
     log:
@@ -129,6 +131,7 @@ rule summary_figures:
         stats=config["stats"],
         columns=FIGURE_COLUMNS,
         clip_pct=config["report"]["waterfall_clip_pct"],
+        adjustment=ADJUSTMENT,
     log:
         "results/logs/summary_figures.log",
     conda:

@@ -6,6 +6,7 @@ rule organs:
         unpack(organ_map_input),
         pet_suv="results/images/{patient}/{timepoint}/pet_suv.nii.gz",
         anatomy="results/images/{patient}/{timepoint}/anatomy",
+        suv_provenance="results/images/{patient}/{timepoint}/suv.json",
     output:
         organs="results/organs/{patient}/{timepoint}/organs_on_pet.nii.gz",
         liver_json="results/organs/{patient}/{timepoint}/liver_reference.json",

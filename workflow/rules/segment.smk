@@ -3,8 +3,9 @@
 
 rule segment:
     input:
-        unpack(scan_files("pet_dicom", "tumour_mask", synthetic_dir="dicom")),
+        unpack(tumour_mask_input),
         pet_suv="results/images/{patient}/{timepoint}/pet_suv.nii.gz",
+        suv_provenance="results/images/{patient}/{timepoint}/suv.json",
         organs="results/organs/{patient}/{timepoint}/organs_on_pet.nii.gz",
         liver_json="results/organs/{patient}/{timepoint}/liver_reference.json",
         liver_mask="results/organs/{patient}/{timepoint}/liver_reference.nii.gz",

@@ -1,7 +1,11 @@
 # The patient table and the survival statistics.
+from netpet.report.labels import adjustment_label, endpoint
 
 STATS = config["stats"]
 ANALYSED = analysed_columns(STATS["parameters"], baseline=BASELINE, followups=FOLLOWUPS)
+# How captions name the survival endpoint ("progression-free survival") and the adjustment.
+ENDPOINT = endpoint(STATS["time"], STATS["event"])
+ADJUSTMENT = adjustment_label(STATS["adjust_for"])
 
 
 rule patient_table:
@@ -19,6 +23,8 @@ rule patient_table:
         baseline=BASELINE,
         followups=FOLLOWUPS,
         parameters=STATS["parameters"],
+        time=STATS["time"],
+        event=STATS["event"],
     log:
         "results/logs/patient_table.log",
     conda:
@@ -66,6 +72,8 @@ rule cox:
         columns=ANALYSED,
         stats=STATS,
         adjust_for=lambda wildcards: STATS["adjust_for"] if wildcards.model == "adjusted" else None,
+        endpoint=ENDPOINT.name,
+        adjustment=ADJUSTMENT,
     wildcard_constraints:
         model="univariate|adjusted",
     log:

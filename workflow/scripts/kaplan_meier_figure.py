@@ -18,7 +18,7 @@ if __name__ == "__main__":
             column=snakemake.wildcards.column,
             time_col=stats["time"],
             event_col=stats["event"],
-            time_label=f"Time since {stats['time_origin']} (months)",
+            time_origin=stats["time_origin"],
             confidence_band=snakemake.params.confidence_band,
             out=snakemake.output[0],
         )

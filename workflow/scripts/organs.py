@@ -21,6 +21,7 @@ if __name__ == "__main__":
             liver_reference_settings=dict(snakemake.params.liver_reference),
             checks=dict(snakemake.params.checks),
             organs_out=snakemake.output.organs,
+            suv_provenance_path=snakemake.input.suv_provenance,
             liver_json_out=snakemake.output.liver_json,
             liver_mask_out=snakemake.output.liver_mask,
         )

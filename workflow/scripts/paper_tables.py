@@ -17,6 +17,7 @@ if __name__ == "__main__":
             cox_univariate_path=snakemake.input.cox_univariate,
             cox_adjusted_path=snakemake.input.cox_adjusted,
             bootstrap_path=snakemake.input.bootstrap,
+            scans_path=snakemake.input.scans,
             baseline=snakemake.params.baseline,
             followups=snakemake.params.followups,
             parameters=stats["parameters"],

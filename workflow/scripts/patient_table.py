@@ -16,5 +16,7 @@ if __name__ == "__main__":
             baseline=snakemake.params.baseline,
             followups=snakemake.params.followups,
             parameters=snakemake.params.parameters,
+            time_col=snakemake.params.time,
+            event_col=snakemake.params.event,
             out=snakemake.output[0],
         )

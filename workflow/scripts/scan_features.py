@@ -21,4 +21,5 @@ if __name__ == "__main__":
             segmentation_info_path=snakemake.input.segmentation,
             lesions_out=snakemake.output.lesions,
             scan_out=snakemake.output.scan,
+            suv_provenance_path=snakemake.input.suv_provenance,
         )

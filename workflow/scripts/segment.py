@@ -13,7 +13,8 @@ if __name__ == "__main__":
         segment_step(
             patient_id=snakemake.wildcards.patient,
             timepoint=snakemake.wildcards.timepoint,
-            samples_path=snakemake.input.samples,
+            suv_provenance_path=snakemake.input.suv_provenance,
+            tumour_mask_path=snakemake.input.get("tumour_mask"),
             pet_suv_path=snakemake.input.pet_suv,
             organs_path=snakemake.input.organs,
             liver_json_path=snakemake.input.liver_json,
@@ -22,6 +23,7 @@ if __name__ == "__main__":
             labels_out=snakemake.output.labels,
             info_out=snakemake.output.info,
             dicom_seg_out=snakemake.output.get("dicom_seg"),
+            pet_slices_path=snakemake.input.get("pet_slices"),
             uid_salt_path=snakemake.input.get("uid_salt"),
             uid_map_out=snakemake.output.get("uid_map"),
         )

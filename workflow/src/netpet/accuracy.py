@@ -270,8 +270,9 @@ def hazard_ratio_recovery(
         ``true_hr``, ``hr``, ``ci_low``, ``ci_high``, ``covered`` (true HR inside the 95 % CI),
         ``method``, ``n``, ``events``; also written to ``out`` as TSV.
     """
+    from netpet.stats.columns import change_column
     from netpet.stats.cox import EstimationError, categorical_design, fit_model
-    from netpet.stats.patients import WHO_GRADE_LEVELS, change_column
+    from netpet.stats.patients import WHO_GRADE_LEVELS
 
     truth_dir = Path(truth_dir)
     settings = json.loads((truth_dir / "settings.json").read_text())

@@ -14,7 +14,9 @@ from matplotlib.patches import Patch
 
 from netpet.errors import InputError
 from netpet.figures import style as st
-from netpet.report.tables import CUTPOINT_P_LABELS, format_cutpoint, format_p, parameter_label
+from netpet.report.format import format_cutpoint, format_p
+from netpet.report.labels import CUTPOINT_P_LABELS, parameter_label
+from netpet.stats.columns import is_change_column
 
 
 def plot_cutpoint_curve(
@@ -61,7 +63,7 @@ def plot_cutpoint_curve(
     y = curve["statistic"].to_numpy(float)
     cut = float(cutpoint["cutpoint"])
     stat = float(cutpoint["statistic"])
-    unit = " (%)" if str(cutpoint["parameter"]).endswith("_pct") else ""
+    unit = " (%)" if is_change_column(str(cutpoint["parameter"])) else ""
     xlabel = f"Candidate cut-point: {parameter_label(str(cutpoint['parameter']))}{unit}"
     finite = np.isfinite(y)
     if not finite.any() or not np.isfinite(cut):

@@ -12,15 +12,9 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter, NullLo
 
 from netpet.errors import InputError
 from netpet.figures import style as st
-from netpet.report.tables import (
-    FIRTH_MARK,
-    cox_hr_text,
-    cox_reported_p,
-    dichotomy_label,
-    format_p,
-    note_parts,
-    parameter_label,
-)
+from netpet.report.format import FIRTH_MARK, cox_hr_text, dichotomy_label, format_p, note_parts
+from netpet.report.labels import parameter_label
+from netpet.stats.cox import reported_p
 
 # Columns a Cox table needs here; p_lr, when present, is printed for Firth rows.
 _REQUIRED = ("parameter", "coding", "hr", "ci_low", "ci_high", "p_wald", "method")
@@ -177,7 +171,7 @@ def forest_plot(
                 if firth:
                     firth_rows.append(param)
                 _draw_row(ax, i, hr, lo, hi, firth=firth, gid=f"hr:{param}:{coding}", xlim=xlim)
-                p = cox_reported_p(r["method"], r["p_wald"], r.get("p_lr", np.nan))
+                p = reported_p(r["method"], r["p_wald"], r.get("p_lr", np.nan))
                 ax_p.text(0.95, i, format_p(p), ha="right", va="center")
             facts["firth_rows"][title] = firth_rows
             ax.axvline(1.0, color=st.GREY, lw=0.6, ls=(0, (3, 2)), zorder=0)

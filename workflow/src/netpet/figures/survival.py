@@ -18,8 +18,10 @@ from matplotlib.ticker import MultipleLocator
 
 from netpet.errors import InputError
 from netpet.figures import style as st
-from netpet.report.tables import format_cutpoint, format_hr, format_p, parameter_label
+from netpet.report.format import format_cutpoint, format_hr, format_p
+from netpet.report.labels import endpoint, parameter_label
 from netpet.stats import survival
+from netpet.stats.columns import is_change_column
 
 #: Columns of the Kaplan-Meier estimates :func:`plot_km` draws (one row per group and distinct
 #: time, as R's ``summary(survfit(...), censored = TRUE)``).
@@ -261,7 +263,9 @@ def km_figure(
     cutpoint : float
         Low group: value ≤ cutpoint (R's maxstat grouping); NaN: no cut-point.
     time_col, event_col : str, optional
-        Survival time (months) and event (0/1) columns.
+        Survival time (months) and event (0/1) columns; they name the y axis
+        (:func:`netpet.report.labels.endpoint`: "Progression-free survival" for
+        ``pfs_months``, "Overall survival" for ``os_months``).
     cox_row : mapping, optional
         Keys ``hr``, ``ci_low``, ``ci_high``, ``method`` (and ``note``) of the Cox fit of the
         same grouping.
@@ -331,7 +335,7 @@ def km_figure(
         groups = ["low", "high"]
         group = np.where(high, "high", "low")
         cut = format_cutpoint(cutpoint)
-        unit = " %" if column.endswith("_pct") else ""
+        unit = " %" if is_change_column(column) else ""
         n_low, n_high = int((~high).sum()), int(high.sum())
         labels = {
             "low": f"{name} ≤ {cut}{unit} (n = {n_low})",
@@ -393,6 +397,7 @@ def km_figure(
         risk_times=times,
         ci=ci,
         time_label=time_label,
+        survival_label=endpoint(time_col, event_col).survival_label,
     )
     if path is not None:
         st.save_figure(fig, path)

@@ -12,7 +12,9 @@ from matplotlib.patches import Patch
 
 from netpet.errors import InputError
 from netpet.figures import style as st
-from netpet.report.tables import format_cutpoint, format_number, parameter_label
+from netpet.report.format import format_cutpoint, format_number
+from netpet.report.labels import event_labels as default_event_labels
+from netpet.report.labels import parameter_label
 
 
 def waterfall_order(values: pd.Series, ids: pd.Series) -> np.ndarray:
@@ -39,8 +41,8 @@ def plot_waterfall(
 ) -> dict:
     """Draw a waterfall plot of one change column on ``ax``.
 
-    Bars are patients sorted by descending change, coloured by ``event_col`` (progression
-    vermillion, no progression blue).  Bars above ``clip_pct`` are cut at it and carry their
+    Bars are patients sorted by descending change, coloured by ``event_col`` (event, e.g.
+    progression, vermillion; no event blue).  Bars above ``clip_pct`` are cut at it and carry their
     true value as a label and an upward triangle.  The cut-point is a dashed line (none when
     NaN).  Without any patient with a value the panel says so.
 
@@ -60,7 +62,8 @@ def plot_waterfall(
     show_ids : bool, optional
         Print patient ids under the bars.
     event_labels : mapping, optional
-        Legend text for event 1 and 0.
+        Legend text for event 1 and 0; default from the name of ``event_col``
+        (:func:`netpet.report.labels.event_labels`: "Progression", "No progression").
 
     Returns
     -------
@@ -78,7 +81,7 @@ def plot_waterfall(
     v = values.loc[order].to_numpy(float)
     e = events.loc[order].to_numpy()
     ids = patients["patient_id"].loc[order].astype(str).to_numpy()
-    labels = {1: "Progression", 0: "No progression", **(event_labels or {})}
+    labels = {**default_event_labels(event_col), **(event_labels or {})}
     colours = np.where(e == 1, st.PROGRESSION_COLOUR, st.NO_PROGRESSION_COLOUR)
 
     shown = np.minimum(v, clip_pct)

@@ -918,6 +918,7 @@ def read_pet_suv(
     overrides: Mapping | None = None,
     source: str | None = None,
     max_uptake_half_lives: float = suv_module.MAX_UPTAKE_HALF_LIVES,
+    headers_out: list | None = None,
 ) -> tuple[sitk.Image, suv_module.SuvProvenance]:
     """Read a PET series as an SUV image (float32, LPS) with the provenance of its SUV.
 
@@ -940,6 +941,9 @@ def read_pet_suv(
     max_uptake_half_lives : float
         Longest plausible uptake time in half-lives of the radionuclide (config
         ``suv.max_uptake_half_lives``; see :func:`netpet.imaging.suv.suv_scale_factors`).
+    headers_out : list, optional
+        Receives the source files' headers (pixel data dropped), in slice order, so that a
+        caller needing them (the DICOM SEG's references) does not read the series again.
 
     Returns
     -------
@@ -950,6 +954,8 @@ def read_pet_suv(
     source = source or series.describe()
     geometry = check_geometry(series)
     volume, headers = _read_pixels(series, geometry, dtype=np.float64)
+    if headers_out is not None:
+        headers_out.extend(headers)
     factors, provenance = suv_module.suv_scale_factors(
         headers,
         suv_type=suv_type,
@@ -1026,7 +1032,7 @@ def scan_header_summary(
     series is not a readable volume.
     """
     ds = series.header
-    item = suv_module._radiopharmaceutical(ds)
+    item = suv_module.radiopharmaceutical(ds)
     nuclide = None
     if item is not None and item.get("RadionuclideCodeSequence"):
         nuclide = str(item.RadionuclideCodeSequence[0].get("CodeMeaning", "") or "") or None

@@ -16,10 +16,15 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from netpet import labels as organ_numbers
-from netpet.imaging.organs import LiverReference, ball_kernel, check_same_grid, spacing_zyx
-
-# Radius of a 1 mL (1 cm^3) sphere in mm: (3 x 1000 / (4 pi)) ** (1/3) = 6.2035 mm.
-PEAK_RADIUS_MM = 6.2035
+from netpet.imaging.grid import (
+    PEAK_RADIUS_MM,
+    ball_kernel,
+    check_same_grid,
+    spacing_zyx,
+    sphere_mean,
+    voxel_volume_ml,
+)
+from netpet.imaging.organs import LiverReference
 
 LESION_COLUMNS = (
     "lesion_id",
@@ -55,30 +60,6 @@ SCAN_COLUMNS = (
 )
 
 
-def peak_image(suv_zyx: np.ndarray, spacing_zyx_mm, *, radius_mm: float = PEAK_RADIUS_MM):
-    """Mean SUV in a sphere around every voxel (the SUVpeak sphere, default 1 mL).
-
-    The sphere holds the whole voxels whose centres lie within ``radius_mm`` of the centre
-    voxel's centre (no partial-voxel weights): at 4 mm isotropic voxels that is 19 voxels,
-    1.216 mL. Near the image border only voxels inside the image are averaged.
-
-    Parameters
-    ----------
-    suv_zyx : numpy.ndarray, shape (z, y, x)
-    spacing_zyx_mm : sequence of 3 floats
-        Voxel spacing in mm, (z, y, x).
-
-    Returns
-    -------
-    numpy.ndarray of float64, shape (z, y, x)
-    """
-    kernel = ball_kernel(radius_mm, spacing_zyx_mm).astype(np.float64)
-    values = np.asarray(suv_zyx, dtype=np.float64)
-    total = ndimage.correlate(values, kernel, mode="constant", cval=0.0)
-    count = ndimage.correlate(np.ones_like(values), kernel, mode="constant", cval=0.0)
-    return total / count
-
-
 def lesion_features(
     suv: sitk.Image, labels: sitk.Image, *, organ_labels: sitk.Image | None = None
 ) -> pd.DataFrame:
@@ -92,7 +73,8 @@ def lesion_features(
     - ``suvmax`` = max SUV over V; ``suvmean`` = mean SUV over V; ``suvsd`` = sample SD
       (ddof=1; NaN for one voxel); ``suv_cov`` = ``suvsd / suvmean`` (heterogeneity);
     - ``suvpeak``: PERCIST 1.0 SUVpeak (Wahl et al., J Nucl Med 2009;50:122S): highest mean
-      SUV in a 1 cm^3 sphere (radius 6.2 mm, whole voxels, :func:`peak_image`) whose centre
+      SUV in a 1 cm^3 sphere (radius 6.2 mm, whole voxels,
+      :func:`netpet.imaging.grid.sphere_mean`) whose centre
       is a voxel of the lesion; the sphere itself may reach beyond the lesion mask;
     - ``suvtotal`` = sum of SUV over V (unit: SUV x voxels), STUDY.md section 2, used for
       lesion-level response on one PET grid;
@@ -124,7 +106,7 @@ def lesion_features(
         check_same_grid(organ_labels, suv, what="organ label map")
         organ_zyx = sitk.GetArrayViewFromImage(organ_labels)
     spacing = spacing_zyx(suv)
-    voxel_ml = float(np.prod(spacing)) / 1000.0
+    voxel_ml = voxel_volume_ml(suv)
     kernel = ball_kernel(PEAK_RADIUS_MM, spacing)
     pad = [k // 2 for k in kernel.shape]
 
@@ -143,7 +125,7 @@ def lesion_features(
             slice(max(s.start - p, 0), min(s.stop + p, n))
             for s, p, n in zip(box, pad, suv_zyx.shape, strict=True)
         )
-        peak = peak_image(suv_zyx[outer], spacing)
+        peak = sphere_mean(suv_zyx[outer], spacing)
         inner = tuple(
             slice(s.start - o.start, s.stop - o.start) for s, o in zip(box, outer, strict=True)
         )

@@ -46,6 +46,7 @@ from scipy import ndimage
 
 from netpet import labels
 from netpet.errors import InputError
+from netpet.imaging.grid import spacing_zyx, voxel_volume_ml
 
 # CT numbers above this are body (soft tissue, fat, bone); below, air.
 BODY_MIN_HU = -500.0
@@ -54,7 +55,7 @@ BODY_MIN_HU = -500.0
 def label_volume_ml(image: sitk.Image, label_number: int) -> float:
     """Volume (mL) of the voxels of ``image`` carrying ``label_number``."""
     count = int(np.count_nonzero(sitk.GetArrayViewFromImage(image) == label_number))
-    return count * float(np.prod(image.GetSpacing())) / 1000.0
+    return count * voxel_volume_ml(image)
 
 
 def _centroid_mm(image: sitk.Image, mask_zyx: np.ndarray) -> np.ndarray:
@@ -112,8 +113,8 @@ def best_shift_mm(
     values = sitk.GetArrayViewFromImage(image).astype(np.float64)
     if transform is not None:
         values = transform(values)
-    spacing_zyx = np.asarray(image.GetSpacing()[::-1])
-    reach = np.floor(search_mm / spacing_zyx).astype(int)
+    spacing = np.asarray(spacing_zyx(image))
+    reach = np.floor(search_mm / spacing).astype(int)
     # Compact class numbers.  The labels move, the image stays: compare the image inside the
     # labels' bounding box (less the search reach at the array's border, so that no shift
     # reads outside the map) with the labels read ``shift`` voxels away.
@@ -140,7 +141,7 @@ def best_shift_mm(
         best[axis] = max(scores)[2]
     at_best = ratio(best)
     direction = np.asarray(image.GetDirection()).reshape(3, 3)
-    shift_xyz = direction @ (best[::-1] * spacing_zyx[::-1])
+    shift_xyz = direction @ (best[::-1] * spacing[::-1])
     return shift_xyz, zero, max(at_best, zero)
 
 

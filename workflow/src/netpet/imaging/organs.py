@@ -1,8 +1,9 @@
 """Organ masks on the PET grid and the normal-liver reference region (STUDY.md section 3.3).
 
 Organ label maps follow TotalSegmentator's numbering (:mod:`netpet.labels`) and usually live
-on the CT grid; :func:`resample_labels_to` brings them onto the PET grid.  The normal-liver
-reference region is a sphere (default 3 cm diameter) placed by :func:`place_liver_reference`.
+on the CT grid; :func:`netpet.imaging.grid.resample_labels_to` brings them onto the PET grid.
+The normal-liver reference region is a sphere (default 3 cm diameter) placed by
+:func:`place_liver_reference`.
 
 Conventions: numpy arrays from SimpleITK are indexed (z, y, x); SimpleITK spacing, origin and
 points are (x, y, z) in mm, LPS patient coordinates (x grows to the patient's left, y to the
@@ -19,66 +20,12 @@ from scipy import ndimage
 
 from netpet import labels as organ_numbers
 from netpet.errors import InputError
-
-# Geometry agreement tolerance between two images meant to share one grid, in mm.
-_GRID_TOLERANCE_MM = 1e-3
-
-
-def resample_labels_to(labels: sitk.Image, reference: sitk.Image) -> sitk.Image:
-    """Resample a label map onto the grid of ``reference`` by nearest neighbour.
-
-    Parameters
-    ----------
-    labels : SimpleITK.Image
-        Integer label map (e.g. TotalSegmentator organs on the CT grid).
-    reference : SimpleITK.Image
-        Image whose size, spacing, origin and direction the result takes (the PET).
-
-    Returns
-    -------
-    SimpleITK.Image
-        Label map on the reference grid, same pixel type as ``labels``; voxels outside the
-        source field of view are 0 (background).
-    """
-    return sitk.Resample(
-        labels,
-        reference,
-        sitk.Transform(),
-        sitk.sitkNearestNeighbor,
-        0,
-        labels.GetPixelID(),
-    )
-
-
-def check_same_grid(image: sitk.Image, reference: sitk.Image, *, what: str) -> None:
-    """Raise :class:`InputError` unless ``image`` lies on the grid of ``reference``.
-
-    ``what`` names the image in the message (e.g. ``"organ label map"``).
-    """
-    same = (
-        image.GetSize() == reference.GetSize()
-        and np.allclose(image.GetSpacing(), reference.GetSpacing(), atol=_GRID_TOLERANCE_MM)
-        and np.allclose(image.GetOrigin(), reference.GetOrigin(), atol=_GRID_TOLERANCE_MM)
-        and np.allclose(image.GetDirection(), reference.GetDirection(), atol=1e-6)
-    )
-    if not same:
-        raise InputError(
-            f"{what} is not on the PET grid (size {image.GetSize()} vs {reference.GetSize()}, "
-            f"spacing {image.GetSpacing()} vs {reference.GetSpacing()}, origin "
-            f"{image.GetOrigin()} vs {reference.GetOrigin()}): resample it to the PET with "
-            "netpet.imaging.organs.resample_labels_to first"
-        )
-
-
-def spacing_zyx(image: sitk.Image) -> tuple[float, float, float]:
-    """Voxel spacing of ``image`` in mm, in numpy (z, y, x) order."""
-    sx, sy, sz = image.GetSpacing()
-    return (sz, sy, sx)
-
-
-def voxel_volume_ml(image: sitk.Image) -> float:
-    """Volume of one voxel of ``image`` in mL (spacing product in mm^3 / 1000)."""
-    return float(np.prod(image.GetSpacing())) / 1000.0
+from netpet.imaging.grid import (
+    ball_offsets,
+    check_same_grid,
+    robust_statistics,
+    spacing_zyx,
+)
 
 
 def physiological_mask(labels: sitk.Image | np.ndarray, label_numbers) -> np.ndarray:
@@ -97,56 +44,6 @@ def physiological_mask(labels: sitk.Image | np.ndarray, label_numbers) -> np.nda
     """
     array = sitk.GetArrayViewFromImage(labels) if isinstance(labels, sitk.Image) else labels
     return np.isin(array, np.asarray(list(label_numbers), dtype=np.int64))
-
-
-def dilate_mm(mask: np.ndarray, spacing_zyx_mm, radius_mm: float) -> np.ndarray:
-    """Dilate a boolean mask by a ball of ``radius_mm`` (anisotropic voxels handled).
-
-    A voxel is in the result when its centre lies within ``radius_mm`` of the centre of a
-    mask voxel (Euclidean distance transform with the voxel spacing as sampling).
-
-    Parameters
-    ----------
-    mask : numpy.ndarray of bool, shape (z, y, x)
-    spacing_zyx_mm : sequence of 3 floats
-        Voxel spacing in mm, (z, y, x) order.
-    radius_mm : float
-        Dilation radius in mm; 0 returns a copy of ``mask``.
-    """
-    mask = np.asarray(mask, dtype=bool)
-    if radius_mm <= 0 or not mask.any():
-        return mask.copy()
-    # Work in the bounding box grown by the radius: much cheaper than the whole body.
-    pad = [int(np.ceil(radius_mm / s)) + 1 for s in spacing_zyx_mm]
-    nz = np.nonzero(mask)
-    lo = [max(int(idx.min()) - p, 0) for idx, p in zip(nz, pad, strict=True)]
-    hi = [min(int(idx.max()) + p + 1, n) for idx, p, n in zip(nz, pad, mask.shape, strict=True)]
-    box = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
-    distance = ndimage.distance_transform_edt(~mask[box], sampling=spacing_zyx_mm)
-    out = np.zeros_like(mask)
-    out[box] = distance <= radius_mm
-    return out
-
-
-def ball_offsets(radius_mm: float, spacing_zyx_mm) -> np.ndarray:
-    """Voxel offsets (dz, dy, dx) whose centres lie within ``radius_mm`` of the origin.
-
-    Whole voxels only (no partial-volume weights). Returns an int array of shape (n, 3).
-    """
-    reach = [int(np.floor(radius_mm / s)) for s in spacing_zyx_mm]
-    grids = np.meshgrid(*[np.arange(-r, r + 1) for r in reach], indexing="ij")
-    offsets = np.stack([g.ravel() for g in grids], axis=1)
-    dist2 = ((offsets * np.asarray(spacing_zyx_mm)) ** 2).sum(axis=1)
-    return offsets[dist2 <= radius_mm**2 + 1e-9]
-
-
-def ball_kernel(radius_mm: float, spacing_zyx_mm) -> np.ndarray:
-    """Boolean (z, y, x) kernel of the voxels whose centres lie within ``radius_mm``."""
-    offsets = ball_offsets(radius_mm, spacing_zyx_mm)
-    reach = np.abs(offsets).max(axis=0)
-    kernel = np.zeros(tuple(2 * reach + 1), dtype=bool)
-    kernel[tuple((offsets + reach).T)] = True
-    return kernel
 
 
 def organ_uptake(
@@ -230,12 +127,11 @@ def liver_hot_spots(
 ) -> np.ndarray:
     """Liver voxels suspicious of lesion: SUV above median + ``robust_sd_count`` robust SD.
 
-    The robust SD is 1.4826 x the median absolute deviation of liver SUV, so that liver
-    metastases do not inflate it.  Returns a boolean (z, y, x) mask.
+    The robust SD is 1.4826 x the median absolute deviation of liver SUV
+    (:func:`netpet.imaging.grid.robust_statistics`), so that liver metastases do not inflate
+    it.  Returns a boolean (z, y, x) mask.
     """
-    values = suv_zyx[liver].astype(np.float64)
-    median = float(np.median(values))
-    robust_sd = 1.4826 * float(np.median(np.abs(values - median)))
+    median, robust_sd = robust_statistics(suv_zyx[liver])
     return liver & (suv_zyx > median + robust_sd_count * robust_sd)
 
 

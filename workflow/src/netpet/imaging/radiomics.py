@@ -21,7 +21,7 @@ import SimpleITK as sitk
 import yaml
 
 from netpet.errors import InputError
-from netpet.imaging.organs import check_same_grid, voxel_volume_ml
+from netpet.imaging.grid import check_same_grid, voxel_volume_ml
 
 # Settings netpet needs in the ``setting`` section of the parameter file.
 REQUIRED_SETTINGS = ("binWidth", "resampledPixelSpacing", "interpolator")

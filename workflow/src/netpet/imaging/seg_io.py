@@ -18,6 +18,7 @@ Arrays are numpy (z, y, x); SimpleITK spacing and points are (x, y, z) mm, LPS.
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import hmac
@@ -30,10 +31,13 @@ import pandas as pd
 import pydicom
 import SimpleITK as sitk
 from matplotlib.path import Path as PolygonPath
+from pydicom.filebase import DicomBytesIO
+from pydicom.filereader import read_dataset
+from pydicom.filewriter import write_dataset
 
 from netpet import __version__
 from netpet.errors import InputError
-from netpet.imaging.organs import resample_labels_to
+from netpet.imaging.grid import resample_labels_to
 from netpet.io import atomic_path, write_tsv
 
 # Segmentation types written by write_dicom_seg.
@@ -334,6 +338,38 @@ def write_uid_map(path: str | os.PathLike, uid_map: pd.DataFrame) -> None:
     It holds source UIDs: keep it outside ``results/``.
     """
     write_tsv(path, uid_map.loc[:, list(UID_MAP_COLUMNS)])
+
+
+def source_slice_record(headers: Sequence[pydicom.Dataset]) -> list[str]:
+    """What a DICOM SEG needs of each PET slice (geometry and UIDs only), as text.
+
+    Recorded when the PET is converted, so that the segmentation step writes its SEG without
+    reading the series again.  Each slice is its reduced header encoded as DICOM (explicit VR
+    little endian, base64): decimal strings keep their exact text, so the SEG is the same as
+    one made from the files.  It holds source UIDs: keep it outside results/.
+    """
+    keep = (*_SOURCE_KEEP, *(keyword for keyword, _ in _UID_KINDS))
+    records = []
+    for ds in headers:
+        reduced = pydicom.Dataset()
+        for keyword in keep:
+            if keyword in ds:
+                setattr(reduced, keyword, copy.deepcopy(ds[keyword].value))
+        buffer = DicomBytesIO()
+        buffer.is_little_endian, buffer.is_implicit_VR = True, False
+        write_dataset(buffer, reduced)
+        records.append(base64.b64encode(buffer.getvalue()).decode("ascii"))
+    return records
+
+
+def source_slices(records: Sequence[str]) -> list[pydicom.Dataset]:
+    """The PET slice headers of :func:`source_slice_record`, as datasets."""
+    return [
+        read_dataset(
+            DicomBytesIO(base64.b64decode(record)), is_implicit_VR=False, is_little_endian=True
+        )
+        for record in records
+    ]
 
 
 def _describe(ds: pydicom.Dataset, k: int) -> str:

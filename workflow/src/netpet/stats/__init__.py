@@ -2,8 +2,12 @@
 
 Modules, in the order of the analysis:
 
+- :mod:`netpet.stats.columns`: the names of every column the statistics write, and how their
+  ``note`` and ``covariates`` cells are built and read back;
 - :mod:`netpet.stats.patients`: one row per patient, parameters per time point and changes;
-- :mod:`netpet.stats.survival`: Kaplan-Meier (R's "log" CI), numbers at risk, log-rank test;
+- :mod:`netpet.stats.descriptive`: median (IQR) and the paired Wilcoxon test of the tables;
+- :mod:`netpet.stats.survival`: Kaplan-Meier (R's "log" CI) and its median, numbers at risk,
+  log-rank test;
 - :mod:`netpet.stats.cutpoint`: maximally selected log-rank cut-point with corrected p-values;
 - :mod:`netpet.stats.cox`: Cox (Efron), Firth fallback, concordance, PH test;
 - :mod:`netpet.stats.validation`: bootstrap optimism of the data-driven cut-point.
@@ -13,8 +17,14 @@ NaN and the ``note`` column of the table says why (:class:`EstimationError` carr
 of a model that cannot be fitted).
 """
 
-from netpet.stats.cox import (
+from netpet.stats.columns import (
+    BOOTSTRAP_COLUMNS,
     COX_COLUMNS,
+    CUTPOINT_COLUMNS,
+    change_column,
+    value_column,
+)
+from netpet.stats.cox import (
     EstimationError,
     cox_table,
     cox_zph,
@@ -23,14 +33,21 @@ from netpet.stats.cox import (
     fit_model,
 )
 from netpet.stats.cutpoint import (
-    CUTPOINT_COLUMNS,
     cutpoint_curves,
     cutpoint_table,
     maxstat_test,
 )
+from netpet.stats.descriptive import median_iqr, wilcoxon_signed_rank_p
 from netpet.stats.patients import build_patient_table
-from netpet.stats.survival import kaplan_meier, logrank_test, numbers_at_risk, survival_at
-from netpet.stats.validation import BOOTSTRAP_COLUMNS, bootstrap_cutpoint, bootstrap_table
+from netpet.stats.survival import (
+    kaplan_meier,
+    km_quantile,
+    logrank_test,
+    median_survival,
+    numbers_at_risk,
+    survival_at,
+)
+from netpet.stats.validation import bootstrap_cutpoint, bootstrap_table
 
 __all__ = [
     "BOOTSTRAP_COLUMNS",
@@ -40,6 +57,7 @@ __all__ = [
     "bootstrap_cutpoint",
     "bootstrap_table",
     "build_patient_table",
+    "change_column",
     "cox_table",
     "cox_zph",
     "cutpoint_curves",
@@ -48,8 +66,13 @@ __all__ = [
     "fit_firth",
     "fit_model",
     "kaplan_meier",
+    "km_quantile",
     "logrank_test",
     "maxstat_test",
+    "median_iqr",
+    "median_survival",
     "numbers_at_risk",
     "survival_at",
+    "value_column",
+    "wilcoxon_signed_rank_p",
 ]

@@ -29,27 +29,9 @@ import pandas as pd
 from scipy import linalg, stats
 
 from netpet.errors import InputError
+from netpet.stats.columns import COX_COLUMNS, covariates_cell, join_notes
 from netpet.stats.patients import WHO_GRADE_LEVELS
 from netpet.stats.survival import check_survival_data
-
-#: Columns of :func:`cox_table`, in order.
-COX_COLUMNS = (
-    "parameter",
-    "coding",
-    "covariates",
-    "n",
-    "events",
-    "hr",
-    "ci_low",
-    "ci_high",
-    "p_wald",
-    "p_lr",
-    "concordance",
-    "method",
-    "ph_p",
-    "note",
-)
-
 
 #: Start of the ``note`` of a Cox row fitted by Firth's penalised likelihood.
 FIRTH_NOTE = "Firth-penalised fit"
@@ -582,6 +564,24 @@ def categorical_design(
     return x, names, note
 
 
+def is_categorical(name: str, values: pd.Series) -> bool:
+    """Whether adjuster ``name`` enters a Cox model dummy-coded (else as a number).
+
+    ``who_grade`` always (levels :data:`netpet.stats.patients.WHO_GRADE_LEVELS`, G1 the
+    reference); any other column when it is not numeric.
+    """
+    return name == "who_grade" or not pd.api.types.is_numeric_dtype(values)
+
+
+def reported_p(method: str, p_wald: float, p_lr: float) -> float:
+    """The p-value reported for a Cox row: Wald, or the penalised LR p for Firth fits.
+
+    A Firth fit's profile-likelihood CI and its likelihood-ratio test agree with each other;
+    the Wald p of a penalised fit need not agree with either (Heinze & Schemper 2001).
+    """
+    return p_lr if method == "firth_profile" else p_wald
+
+
 def _design(patients: pd.DataFrame, predictor: np.ndarray, adjust_for, *, name: str = "x"):
     """Design matrix: predictor column first, then the adjusters (dummy-coded if categorical).
 
@@ -593,7 +593,7 @@ def _design(patients: pd.DataFrame, predictor: np.ndarray, adjust_for, *, name: 
     notes = []
     for col in adjust_for or []:
         s = patients[col]
-        if col == "who_grade" or not pd.api.types.is_numeric_dtype(s):
+        if is_categorical(col, s):
             levels = WHO_GRADE_LEVELS if col == "who_grade" else None
             xd, nd, note = categorical_design(s, name=col, levels=levels)
         elif s.nunique() < 2 and len(s):
@@ -688,8 +688,7 @@ def cox_table(
                     reason = reason or "no cut-point"
                 x = (x > cut).astype(float)
             xm, names, terms, notes = _design(data, x, adjust_for, name=label)
-            covariates = ", ".join(adjust_for) if adjust_for else "none"
-            row["covariates"] = covariates + (f" [{'; '.join(notes)}]" if notes else "")
+            row["covariates"] = covariates_cell(adjust_for, notes)
             fitted = _fit_row(
                 data[time_col],
                 data[event_col],
@@ -768,7 +767,7 @@ def _fit_row(time, event, xm, names, terms, *, reason: str = "", dichotomised: b
         "concordance": fit.concordance,
         "method": fit.method,
         "ph_p": ph_p,
-        "note": "; ".join(notes),
+        "note": join_notes(notes),
     }
 
 

@@ -36,23 +36,8 @@ import pandas as pd
 from scipy import special, stats
 
 from netpet.errors import InputError
+from netpet.stats.columns import CUTPOINT_COLUMNS, join_notes
 from netpet.stats.survival import check_survival_data, logrank_test
-
-#: Columns of :func:`cutpoint_table`, in order.
-CUTPOINT_COLUMNS = (
-    "parameter",
-    "cutpoint",
-    "statistic",
-    "p_naive",
-    "p_lau92",
-    "p_lau94",
-    "p_exact",
-    "p_permutation",
-    "p_altman",
-    "n_low",
-    "n_high",
-    "note",
-)
 
 #: Altman et al. (1994) corrections of the minimum p-value: minprop -> (a, b) in
 #: ``p_cor = -a p (1 + b ln p)``.
@@ -523,7 +508,7 @@ def maxstat_test(
         n_permutations=n_permutations,
         candidates=cuts,
         statistics=stat,
-        note="; ".join(notes),
+        note=join_notes(notes),
     )
 
 

@@ -6,20 +6,10 @@ import numpy as np
 import pandas as pd
 
 from netpet.errors import InputError
-
-#: Columns the clinical table must have.
-CLINICAL_REQUIRED = ("patient_id", "pfs_months", "progression")
+from netpet.stats.columns import CHANGE_NOTES_COLUMN, change_column, join_notes, value_column
 
 #: Allowed WHO grades (WHO 2022: G1 Ki-67 < 3 %, G2 3-20 %, G3 > 20 %).
 WHO_GRADE_LEVELS = ("G1", "G2", "G3")
-
-#: Column listing why a change could not be computed (``; ``-separated, empty when none).
-NOTES_COLUMN = "change_notes"
-
-
-def change_column(parameter: str, followup: str) -> str:
-    """Name of the proportional-change column, e.g. ``wtv_ml_change_interim_pct``."""
-    return f"{parameter}_change_{followup}_pct"
 
 
 def proportional_change_pct(baseline, followup) -> np.ndarray:
@@ -44,15 +34,18 @@ def build_patient_table(
     baseline: str,
     followups: list[str],
     parameters: list[str],
+    time_col: str = "pfs_months",
+    event_col: str = "progression",
     scans_source: str = "scans table",
     clinical_source: str = "clinical table",
 ) -> pd.DataFrame:
     """Patient-level analysis table.
 
     One row per patient of ``clinical`` (in its order), with every clinical column, every
-    parameter at every time point as ``{parameter}_{timepoint}`` and the proportional change
-    ``{parameter}_change_{followup}_pct`` for each follow-up
-    (:func:`proportional_change_pct`).  A change is NaN, with the reason in the
+    parameter at every time point (:func:`netpet.stats.columns.value_column`, e.g.
+    ``wtv_ml_basal``) and the proportional change for each follow-up
+    (:func:`netpet.stats.columns.change_column`, e.g. ``wtv_ml_change_interim_pct``;
+    :func:`proportional_change_pct`).  A change is NaN, with the reason in the
     ``change_notes`` column, when the baseline value is 0 (e.g. no tumour volume at
     baseline), a value is missing, or the follow-up scan is missing (patients may leave the
     study before the interim scan; they keep their baseline values).
@@ -63,7 +56,7 @@ def build_patient_table(
         One row per scan: ``patient_id``, ``timepoint`` and the parameter columns (e.g.
         ``suvmax``, ``tlr``, ``wtv_ml``, ``tre``); other columns are ignored.
     clinical : pandas.DataFrame
-        One row per patient: ``patient_id``, ``pfs_months``, ``progression`` (0/1) and any
+        One row per patient: ``patient_id``, ``time_col``, ``event_col`` (0/1) and any
         others (``sex``, ``age_years``, ``who_grade`` in G1/G2/G3, ...).
     baseline : str
         Time-point label of the baseline scan (e.g. ``"basal"``).
@@ -71,6 +64,9 @@ def build_patient_table(
         Time-point labels of the follow-up scans (e.g. ``["interim"]``).
     parameters : list of str
         Scan columns to carry over.
+    time_col, event_col : str, optional
+        Survival time (months, >= 0) and event indicator (1 = event, 0 = censored) columns of
+        ``clinical`` (config ``stats.time`` and ``stats.event``), checked here.
     scans_source, clinical_source : str
         File names used in error messages.
 
@@ -79,7 +75,7 @@ def build_patient_table(
     InputError
         Missing columns, duplicate patients or scans, a clinical patient without a baseline
         scan, scans of a patient absent from the clinical table, unknown time points,
-        progression not 0/1, negative PFS, an unknown WHO grade.
+        an event not 0/1, a negative or missing survival time, an unknown WHO grade.
     """
     for col in ("patient_id", "timepoint", *parameters):
         if col not in scans.columns:
@@ -87,18 +83,20 @@ def build_patient_table(
                 f"{scans_source}: missing column {col!r}; it is needed for the "
                 "patient table (check the parameter list in the config)"
             )
-    for col in CLINICAL_REQUIRED:
+    required = ("patient_id", time_col, event_col)
+    for col in required:
         if col not in clinical.columns:
             raise InputError(
                 f"{clinical_source}: missing column {col!r} (required: "
-                f"{', '.join(CLINICAL_REQUIRED)})"
+                f"{', '.join(required)}; the survival columns are stats.time and stats.event "
+                "in the config)"
             )
     clinical = clinical.copy()
     scans = scans.copy()
     clinical["patient_id"] = clinical["patient_id"].astype(str)
     scans["patient_id"] = scans["patient_id"].astype(str)
     scans["timepoint"] = scans["timepoint"].astype(str)
-    _check_clinical(clinical, clinical_source)
+    _check_clinical(clinical, clinical_source, time_col=time_col, event_col=event_col)
 
     dup = clinical["patient_id"][clinical["patient_id"].duplicated()].unique()
     if len(dup):
@@ -140,7 +138,7 @@ def build_patient_table(
     wide = scans.pivot(index="patient_id", columns="timepoint", values=list(parameters))
     for tp in timepoints:
         for par in parameters:
-            col = f"{par}_{tp}"
+            col = value_column(par, tp)
             if col in out.columns:
                 raise InputError(
                     f"{clinical_source}: column {col!r} clashes with a PET "
@@ -152,8 +150,8 @@ def build_patient_table(
     for fu in followups:
         has_fu = out["patient_id"].isin(scans.loc[scans["timepoint"] == fu, "patient_id"])
         for par in parameters:
-            base = out[f"{par}_{baseline}"].to_numpy()
-            follow = out[f"{par}_{fu}"].to_numpy()
+            base = out[value_column(par, baseline)].to_numpy()
+            follow = out[value_column(par, fu)].to_numpy()
             col = change_column(par, fu)
             out[col] = proportional_change_pct(base, follow)
             for i in np.flatnonzero(np.isnan(out[col].to_numpy())):
@@ -165,23 +163,23 @@ def build_patient_table(
                     reason = f"{col}: baseline is 0"
                 if reason not in notes[i]:
                     notes[i].append(reason)
-    out[NOTES_COLUMN] = ["; ".join(n) for n in notes]
+    out[CHANGE_NOTES_COLUMN] = [join_notes(n) for n in notes]
     return out
 
 
-def _check_clinical(clinical: pd.DataFrame, source: str) -> None:
-    pfs = pd.to_numeric(clinical["pfs_months"], errors="coerce")
-    bad = clinical["patient_id"][pfs.isna() | (pfs < 0)].tolist()
+def _check_clinical(clinical: pd.DataFrame, source: str, *, time_col: str, event_col: str):
+    time = pd.to_numeric(clinical[time_col], errors="coerce")
+    bad = clinical["patient_id"][time.isna() | (time < 0)].tolist()
     if bad:
         raise InputError(
-            f"{source}: column 'pfs_months' must be a number >= 0; fix patient(s) {bad}"
+            f"{source}: column {time_col!r} must be a number >= 0; fix patient(s) {bad}"
         )
-    prog = pd.to_numeric(clinical["progression"], errors="coerce")
-    bad = clinical["patient_id"][~prog.isin([0, 1])].tolist()
+    event = pd.to_numeric(clinical[event_col], errors="coerce")
+    bad = clinical["patient_id"][~event.isin([0, 1])].tolist()
     if bad:
         raise InputError(
-            f"{source}: column 'progression' must be 0 (censored) or 1 "
-            f"(progression or death); fix patient(s) {bad}"
+            f"{source}: column {event_col!r} must be 0 (censored) or 1 (event at "
+            f"{time_col!r}); fix patient(s) {bad}"
         )
     if "who_grade" in clinical.columns:
         grade = clinical["who_grade"]

@@ -1,7 +1,8 @@
-"""Kaplan-Meier estimates, numbers at risk and the log-rank test.
+"""Kaplan-Meier estimates and their quantiles, numbers at risk and the log-rank test.
 
 The reference implementation is R's ``survival`` package (``survfit``, ``summary.survfit``,
-``survdiff``); the tests compare against it to at least 4 significant digits.
+``quantile.survfit``, ``survdiff``); the tests compare against it to at least 4 significant
+digits.
 
 Confidence intervals of the Kaplan-Meier estimate use R's default ``conf.type = "log"``
 (interval symmetric on the log-survival scale, upper limit capped at 1).  lifelines and SAS
@@ -165,6 +166,93 @@ def survival_at(
             "ci_high": high,
         }
     )
+
+
+def km_quantile(km: pd.DataFrame, p: float = 0.5) -> dict:
+    """Survival-time quantile and its confidence limits read off a Kaplan-Meier table.
+
+    Exactly R's ``quantile.survfit`` (survival 3.x, internal ``findq``): with the distribution
+    ``F = 1 - S`` as a step function starting at (0, 0), the ``p`` quantile is the first time at
+    which ``F >= p``; where ``F`` equals ``p`` (within sqrt(machine epsilon)) over a flat
+    stretch, the midpoint of that stretch (to the last time when it is the end of the curve).
+    The lower (upper) limit is the same quantile of the lower (upper) confidence curve of
+    ``S``, so it inherits the curve's CI transform.  NaN = not reached.
+
+    Parameters
+    ----------
+    km : pandas.DataFrame
+        :func:`kaplan_meier` output: ``time``, ``survival``, ``ci_low``, ``ci_high``.
+    p : float, optional
+        Probability (0.5: the median).
+
+    Returns
+    -------
+    dict
+        ``median`` (the quantile), ``ci_low``, ``ci_high``, in the unit of ``time``.
+    """
+    x = np.concatenate([[0.0], km["time"].to_numpy(float)])
+
+    def find(surv) -> float:
+        y = np.concatenate([[0.0], 1.0 - np.asarray(surv, dtype=float)])
+        return _findq(x, y, p)
+
+    return {
+        "median": find(km["survival"]),
+        "ci_low": find(km["ci_low"]),
+        "ci_high": find(km["ci_high"]),
+    }
+
+
+def _findq(x: np.ndarray, y: np.ndarray, p: float) -> float:
+    """R survival:::findq for one probability (see :func:`km_quantile`).
+
+    ``x`` times and ``y`` the distribution ``F = 1 - S`` at them, both starting at (0, 0).  A
+    confidence curve need not be monotone (the "log" upper limit rises again where the
+    standard error jumps); R's ``approx(method = "constant", f = 1)`` then picks the time of
+    the smallest ``F`` at or above ``p`` (it sorts by ``F``), not the first time ``F`` reaches
+    ``p``: so does this.
+    """
+    tol = np.sqrt(np.finfo(float).eps)
+    if p == 0:
+        return float(x[0])
+    if not np.any(np.isfinite(y)) or np.nanmax(y) < p:
+        return np.nan
+    x_max = x[-1]
+    # duplicated(y) in R: keep first occurrences (NaN duplicates NaN).
+    _, first = np.unique(np.where(np.isnan(y), np.inf, y), return_index=True)
+    keep = np.sort(first)
+    x, y = x[keep], y[keep]
+    valid = np.flatnonzero(~np.isnan(y))
+
+    def knot_at_or_above(shift: float) -> int | None:
+        # approx(y + shift, 1:n, p, method = "constant", f = 1, rule = 1)
+        knots = y[valid] + shift
+        if p < knots.min():
+            return None
+        above = np.flatnonzero(knots >= p)
+        return int(valid[above[np.argmin(knots[above])]]) if above.size else None
+
+    index1, index2 = knot_at_or_above(tol), knot_at_or_above(-tol)
+    quant = np.nan
+    if index1 is not None and index2 is not None:
+        quant = (x[index1] + x[index2]) / 2
+    if not np.isnan(y[-1]) and abs(p - y[-1]) < tol:
+        quant = (x[index1] + x_max) / 2 if index1 is not None else np.nan
+    return float(quant)
+
+
+def median_survival(time, event) -> dict:
+    """Kaplan-Meier median time with its 95 % CI, as R's ``survfit`` prints it ("log" CI).
+
+    With ``event`` reversed (censoring as the event) it is the reverse Kaplan-Meier median
+    follow-up (Schemper & Smith 1996, Control Clin Trials 17:343).
+
+    Returns
+    -------
+    dict
+        ``median``, ``ci_low``, ``ci_high`` (:func:`km_quantile`; NaN = not reached).
+    """
+    return km_quantile(kaplan_meier(time, event, conf_type="log"))
 
 
 @dataclass(frozen=True)

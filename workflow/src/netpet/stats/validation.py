@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from netpet.errors import InputError
+from netpet.stats.columns import BOOTSTRAP_COLUMNS, join_notes
 from netpet.stats.cox import (
     EstimationError,
     _newton_raphson,
@@ -37,21 +38,6 @@ from netpet.stats.cox import (
 )
 from netpet.stats.cutpoint import no_cutpoint_reason, require_columns, search_cutpoint
 from netpet.stats.survival import check_survival_data
-
-#: Columns of the summary table of :func:`bootstrap_table`.
-BOOTSTRAP_COLUMNS = (
-    "parameter",
-    "cutpoint",
-    "hr_apparent",
-    "optimism_log_hr",
-    "hr_corrected",
-    "n_resamples",
-    "n_used",
-    "n_skipped_no_cutpoint",
-    "n_skipped_not_estimable",
-    "cut_stability",
-    "note",
-)
 
 
 def dichotomy_log_hr(time, event, high) -> float:
@@ -210,7 +196,7 @@ def bootstrap_cutpoint(
         log_hr_orig=orig,
         n_skipped_no_cutpoint=no_cut,
         n_skipped_not_estimable=not_estimable,
-        note="; ".join(notes),
+        note=join_notes(notes),
     )
 
 

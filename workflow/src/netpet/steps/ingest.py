@@ -19,7 +19,7 @@ import pandas as pd
 
 from netpet.config import load_sheet
 from netpet.errors import InputError
-from netpet.imaging import dicom
+from netpet.imaging import dicom, seg_io
 from netpet.imaging.suv import OVERRIDE_KEYS
 from netpet.io import atomic_dir, write_image, write_json
 
@@ -98,25 +98,55 @@ def select_mr(series, *, pet: dicom.SeriesInfo, source: str, series_uid: str | N
     )
 
 
+def ingest_sample(samples_path: str | os.PathLike, patient_id: str, timepoint: str, **kwargs):
+    """:func:`ingest_scan` of one row of a samples sheet (for scripts and tests; the workflow
+    passes the row's values itself)."""
+    row = read_sample(samples_path, patient_id, timepoint)
+    modality = anatomy_modality(row)
+    ingest_scan(
+        patient_id=patient_id,
+        timepoint=timepoint,
+        pet_dicom=row["pet_dicom"],
+        anatomy_dicom=row[f"{modality}_dicom"] if modality else None,
+        anatomy_modality=modality,
+        pet_series_uid=row.get("pet_series_uid"),
+        mr_series_uid=row.get("mr_series_uid"),
+        overrides={key: row[key] for key in OVERRIDE_KEYS if row.get(key) is not None},
+        **kwargs,
+    )
+
+
 def ingest_scan(
     *,
-    samples_path: str | os.PathLike,
     patient_id: str,
     timepoint: str,
+    pet_dicom: str | os.PathLike,
+    anatomy_dicom: str | os.PathLike | None = None,
+    anatomy_modality: str | None = None,
+    pet_series_uid: str | None = None,
+    mr_series_uid: str | None = None,
+    overrides: dict | None = None,
     suv_type: str,
     max_uptake_half_lives: float = 6.0,
     pet_suv_path: str | os.PathLike,
     anatomy_dir: str | os.PathLike,
     provenance_path: str | os.PathLike,
+    pet_slices_path: str | os.PathLike | None = None,
 ) -> None:
     """Convert one scan's PET (to SUV) and its CT or MR, if any, from DICOM to NIfTI.
 
     Parameters
     ----------
-    samples_path
-        The samples sheet; its row for ``patient_id`` / ``timepoint`` gives the DICOM folders
-        (``pet_dicom``; optional ``ct_dicom`` or, for PET/MR, ``mr_dicom``), an optional
-        ``pet_series_uid`` / ``mr_series_uid`` and SUV overrides.
+    pet_dicom
+        Folder holding the PET series (searched recursively; may hold other series).
+    anatomy_dicom, anatomy_modality
+        Folder holding the scan's CT (``"ct"``) or, for PET/MR, MR (``"mr"``); None for a PET
+        without either.
+    pet_series_uid, mr_series_uid
+        SeriesInstanceUIDs choosing among several attenuation-corrected PET / MR series.
+    overrides
+        Samples-sheet values winning over the header (``weight_kg``, ...; see
+        :data:`netpet.imaging.suv.OVERRIDE_KEYS`).
     suv_type
         ``bw``, ``lbm`` or ``bsa`` (see :func:`netpet.imaging.suv.suv_scale_factors`).
     max_uptake_half_lives
@@ -130,20 +160,25 @@ def ingest_scan(
         view), or ``mr.nii.gz`` and ``mr_on_pet.nii.gz``, and always ``anatomy.json`` saying
         which (``"modality": null`` for a PET-only scan).
     provenance_path
-        JSON with the non-identifying acquisition facts and how SUV was computed.
+        JSON with the non-identifying acquisition facts and how SUV was computed, including
+        ``suv_per_suvbw``: this scan's SUV of ``suv_type`` per SUVbw (1 for ``bw``), by which
+        thresholds stated in SUVbw are converted.
+    pet_slices_path
+        JSON (private: it holds source UIDs) with what a DICOM SEG needs of each PET slice
+        (:func:`netpet.imaging.seg_io.source_slice_record`) and how the slices lie on the image
+        grid, so the segmentation step does not read the series again.
     """
-    row = read_sample(samples_path, patient_id, timepoint)
     scan = f"{patient_id}/{timepoint}"
-    modality = anatomy_modality(row)
-    pet_folder = Path(row["pet_dicom"])
-    anatomy_folder = Path(row[f"{modality}_dicom"]) if modality else None
+    modality = anatomy_modality
+    pet_folder = Path(pet_dicom)
+    anatomy_folder = Path(anatomy_dicom) if modality else None
     folders = {pet_folder} | ({anatomy_folder} if anatomy_folder else set())
     for folder in sorted(folders):
         if not folder.is_dir():
             column = "pet_dicom" if folder == pet_folder else f"{modality}_dicom"
             raise InputError(
-                f"{samples_path}: scan {scan}: DICOM folder {folder} ({column}) does not exist; "
-                f"fix the {column} column"
+                f"scan {scan}: DICOM folder {folder} ({column}) does not exist; "
+                f"fix the {column} column of the samples sheet"
             )
     # Each folder's headers are read once, even when PET and CT share the folder.
     found = {folder: dicom.scan_folders([folder]) for folder in sorted(folders)}
@@ -157,9 +192,7 @@ def ingest_scan(
             content.n_dicomdir_files,
         )
     source = f"{scan} ({pet_folder})"
-    pet = dicom.select_pet(
-        found[pet_folder].series, source=source, series_uid=row.get("pet_series_uid")
-    )
+    pet = dicom.select_pet(found[pet_folder].series, source=source, series_uid=pet_series_uid)
     anatomy = None
     if modality == "ct":
         anatomy = dicom.select_ct(
@@ -170,15 +203,16 @@ def ingest_scan(
             found[anatomy_folder].series,
             pet=pet,
             source=f"{scan} ({anatomy_folder})",
-            series_uid=row.get("mr_series_uid"),
+            series_uid=mr_series_uid,
         )
-    overrides = {k: row.get(k) for k in OVERRIDE_KEYS}
+    headers = []
     pet_suv, provenance = dicom.read_pet_suv(
         pet,
         suv_type=suv_type,
-        overrides=overrides,
+        overrides=overrides or {},
         source=source,
         max_uptake_half_lives=max_uptake_half_lives,
+        headers_out=headers,
     )
     record = {"patient_id": patient_id, "timepoint": timepoint, "modality": modality}
     with atomic_dir(anatomy_dir) as tmp_dir:
@@ -202,10 +236,37 @@ def ingest_scan(
         "patient_id": patient_id,
         "timepoint": timepoint,
         "pet": dicom.scan_header_summary(pet, provenance=provenance),
+        "suv_per_suvbw": suv_per_suvbw(provenance),
         "anatomy": modality,
         modality or "ct": None if anatomy is None else dicom.scan_header_summary(anatomy),
     }
     write_json(provenance_path, summary)
+    if pet_slices_path is not None:
+        geometry = dicom.check_geometry(pet)
+        write_json(
+            pet_slices_path,
+            {
+                "geometry": {
+                    "resampled": geometry.resampled,
+                    "positions_mm": [float(p) for p in geometry.positions_mm],
+                    "spacing_z_mm": float(geometry.spacing[2]),
+                    "n_image_slices": int(geometry.size[2]),
+                    "max_position_error_mm": float(geometry.max_position_error_mm),
+                },
+                "slices": seg_io.source_slice_record(headers),
+            },
+        )
     if anatomy is None:
         log.info("%s: PET only (no CT or MR in the samples sheet)", scan)
     log.info("%s: SUV%s written, uptake %.0f s", scan, suv_type, provenance.uptake_time_s)
+
+
+def suv_per_suvbw(provenance) -> float:
+    """This scan's SUV of the configured type per SUVbw (1 for SUVbw itself).
+
+    SUV = activity x normaliser / dose: the ratio of two SUV types of one scan is the ratio of
+    their normalisers (lean body mass or body surface area, over body weight in g).
+    """
+    if provenance.suv_type == "bw":
+        return 1.0
+    return float(provenance.normaliser_value) / (1000.0 * float(provenance.weight_kg))

@@ -16,26 +16,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
-from scipy import ndimage
 
 from netpet import labels
 from netpet.errors import InputError
 from netpet.imaging import dicom
 from netpet.imaging.features import lesion_features, scan_features
-from netpet.imaging.organs import (
-    LiverReference,
-    organ_uptake,
-    place_liver_reference,
-    resample_labels_to,
-)
+from netpet.imaging.grid import resample_labels_to
+from netpet.imaging.organs import LiverReference, organ_uptake, place_liver_reference
 from netpet.imaging.segment import SegmentationSettings, segment_tumours
+from netpet.imaging.segment.imported import read_tumour_mask, relabel_by_suvmax
 from netpet.io import write_image, write_json, write_tsv
-from netpet.steps.ingest import ANATOMY_FILES, ANATOMY_RECORD, read_sample
+from netpet.stats.columns import SUV_TYPE_COLUMN
+from netpet.steps.ingest import ANATOMY_FILES, ANATOMY_RECORD
 
 log = logging.getLogger(__name__)
 
-# Keys of the config's ``segmentation`` section that are not segmentation settings.
-SEGMENTATION_OUTPUT_KEYS = ("export_dicom_seg", "dicom_seg_type")
+# segmentation.method of masks made by other tools.
 IMPORT_METHOD = "import"
 
 
@@ -91,6 +87,7 @@ def organs_step(
     liver_reference_settings: dict,
     checks: dict,
     organs_out: str | os.PathLike,
+    suv_provenance_path: str | os.PathLike | None = None,
     liver_json_out: str | os.PathLike,
     liver_mask_out: str | os.PathLike,
 ) -> None:
@@ -112,6 +109,9 @@ def organs_step(
     check_organ_labels
         Check the map against the scan (:func:`netpet.imaging.organ_checks.check_organ_map`,
         with the ``checks`` settings); a mismatch stops the scan with a message.
+    suv_provenance_path
+        The scan's suv.json: the SUV ranges of ``checks`` are in SUVbw and are converted with
+        its ``suv_per_suvbw``.
     liver_reference_settings
         Keyword arguments of :func:`netpet.imaging.organs.place_liver_reference` (``radius_mm``,
         ``margin_mm``, ``lesion_margin_mm``), and ``fallbacks``: a list of overrides of those,
@@ -146,6 +146,7 @@ def organs_step(
     organs = resample_labels_to(source_labels, suv)
     settings = dict(liver_reference_settings)
     check = check_organ_labels and checks.get("enabled", True)
+    checks = in_suv_type(checks, SUVBW_CHECKS, suv_per_suvbw(suv_provenance_path))
     record.update(
         {"available": True, "organ_labels": organ_labels_origin, "organ_labels_checked": check}
     )
@@ -204,60 +205,41 @@ def load_liver_reference(json_path, mask_path) -> LiverReference | None:
     )
 
 
-def _imported_mask(path: str, suv: sitk.Image, *, scan: str) -> sitk.Image:
-    """A tumour mask from another tool on the PET grid: label map, RTSTRUCT or SEG."""
-    from netpet.imaging import seg_io
-
-    if not path:
-        raise InputError(
-            f"scan {scan}: segmentation.method is 'import' but the samples sheet has no "
-            "tumour_mask for this scan; add the path of its label map, RTSTRUCT or SEG"
-        )
-    if not Path(path).is_file():
-        raise InputError(f"scan {scan}: tumour_mask file {path} does not exist")
-    lower = path.lower()
-    if lower.endswith((".nii", ".nii.gz", ".nrrd", ".nhdr", ".mha", ".mhd")):
-        return seg_io.read_label_map(path, suv)
-    import pydicom
-
-    modality = pydicom.dcmread(path, stop_before_pixels=True).get("Modality", "")
-    if modality == "RTSTRUCT":
-        return seg_io.read_rtstruct(path, suv)[0]
-    if modality == "SEG":
-        return seg_io.read_dicom_seg(path, suv)[0]
-    raise InputError(
-        f"scan {scan}: tumour_mask {path} is neither a NIfTI/NRRD label map nor a DICOM "
-        f"RTSTRUCT or SEG (Modality {modality!r})"
-    )
+# Settings stated in SUVbw, converted to the configured SUV type per scan: segmentation
+# thresholds, and the SUV ranges of the organ map checks.
+SUVBW_SETTINGS = ("seed_threshold_suv", "threshold_suv")
+SUVBW_CHECKS = ("body_suv", "liver_suvmean_range")
 
 
-def relabel_by_suvmax(suv: sitk.Image, mask_labels: sitk.Image) -> sitk.Image:
-    """Lesions 1..N by descending SUVmax from an imported mask.
+def in_suv_type(settings: dict, keys, suv_per_suvbw: float) -> dict:
+    """``settings`` with the SUVbw values of ``keys`` converted to this scan's SUV type.
 
-    A binary mask (one label) is split into 26-connected components; a multi-label map keeps
-    its regions and is renumbered.
+    Thresholds are stated in SUVbw (the study's SUV); with ``suv.type`` lbm or bsa each scan's
+    values are multiplied by its SUV / SUVbw ratio (``suv_per_suvbw`` of suv.json), so the same
+    voxels pass a threshold whatever the SUV type.
     """
-    values = sitk.GetArrayFromImage(mask_labels)
-    present = np.unique(values[values > 0])
-    if present.size == 1:
-        values, _ = ndimage.label(values > 0, structure=np.ones((3, 3, 3)))
-        present = np.unique(values[values > 0])
-    suv_zyx = sitk.GetArrayViewFromImage(suv)
-    maxima = ndimage.maximum(suv_zyx, values, present) if present.size else []
-    order = sorted(zip(present, maxima, strict=True), key=lambda item: (-item[1], item[0]))
-    lookup = np.zeros(int(values.max()) + 1, dtype=np.uint16)
-    for new, (old, _) in enumerate(order, start=1):
-        lookup[old] = new
-    out = sitk.GetImageFromArray(lookup[values])
-    out.CopyInformation(suv)
-    return out
+    if suv_per_suvbw == 1.0:
+        return dict(settings)
+
+    def convert(value):
+        if isinstance(value, list | tuple):
+            return [v * suv_per_suvbw for v in value]
+        return None if value is None else value * suv_per_suvbw
+
+    return {key: convert(value) if key in keys else value for key, value in settings.items()}
+
+
+def suv_per_suvbw(suv_provenance_path: str | os.PathLike | None) -> float:
+    """The scan's SUV / SUVbw ratio recorded in suv.json (1 when not given: SUVbw)."""
+    if suv_provenance_path is None:
+        return 1.0
+    return float(json.loads(Path(suv_provenance_path).read_text()).get("suv_per_suvbw", 1.0))
 
 
 def segment_step(
     *,
     patient_id: str,
     timepoint: str,
-    samples_path: str | os.PathLike,
     pet_suv_path: str | os.PathLike,
     organs_path: str | os.PathLike,
     liver_json_path: str | os.PathLike,
@@ -265,7 +247,10 @@ def segment_step(
     settings: dict,
     labels_out: str | os.PathLike,
     info_out: str | os.PathLike,
+    suv_provenance_path: str | os.PathLike | None = None,
+    tumour_mask_path: str | os.PathLike | None = None,
     dicom_seg_out: str | os.PathLike | None = None,
+    pet_slices_path: str | os.PathLike | None = None,
     uid_salt_path: str | os.PathLike | None = None,
     uid_map_out: str | os.PathLike | None = None,
 ) -> None:
@@ -275,35 +260,36 @@ def segment_step(
     ----------
     settings
         The config's ``segmentation`` section: :class:`netpet.imaging.segment.SegmentationSettings`
-        fields, ``method: import`` for masks from other tools (``tumour_mask`` column of the
-        samples sheet), and ``export_dicom_seg`` / ``dicom_seg_type``.
+        fields (thresholds in SUVbw, converted to the scan's SUV type with the ratio in
+        ``suv_provenance_path``), ``method: import`` for masks from other tools
+        (``tumour_mask_path``), and ``export_dicom_seg`` / ``dicom_seg_type``.
     labels_out, info_out
         NIfTI label map (uint16, lesions 1..N by descending SUVmax) and a JSON record of the
         method, its parameters and per-lesion thresholds.
     dicom_seg_out
-        When given, the label map is also written as DICOM SEG referencing the PET series,
-        de-identified (:func:`netpet.imaging.seg_io.write_dicom_seg`): its UIDs are keyed hashes
-        with the secret in ``uid_salt_path``, and the source -> new UID map goes to
-        ``uid_map_out`` (outside results/: it holds source UIDs).
+        When given, the label map is also written as DICOM SEG referencing the PET series
+        (its slices as recorded by the conversion in ``pet_slices_path``), de-identified
+        (:func:`netpet.imaging.seg_io.write_dicom_seg`): its UIDs are keyed hashes with the
+        secret in ``uid_salt_path``, and the source -> new UID map goes to ``uid_map_out``
+        (outside results/: it holds source UIDs).
     """
     suv = _read(pet_suv_path)
     organs = _read(organs_path)
     liver = load_liver_reference(liver_json_path, liver_mask_path)
-    options = {k: v for k, v in settings.items() if k not in SEGMENTATION_OUTPUT_KEYS}
+    # from_config takes the segmentation settings of the section and leaves the export keys.
+    options = in_suv_type(settings, SUVBW_SETTINGS, suv_per_suvbw(suv_provenance_path))
     scan = f"{patient_id}/{timepoint}"
-    row = read_sample(samples_path, patient_id, timepoint)
     if options.get("method") == IMPORT_METHOD:
-        lesion_labels = relabel_by_suvmax(
-            suv, _imported_mask(row.get("tumour_mask") or "", suv, scan=scan)
-        )
+        mask_path = str(tumour_mask_path or "")
+        lesion_labels = relabel_by_suvmax(suv, read_tumour_mask(mask_path, suv, scan=scan))
         # The mask's file name may carry identity (doe_john.nii): record only its kind.
-        kind = "".join(Path(row["tumour_mask"]).suffixes[-2:]).lstrip(".") or "DICOM"
+        kind = "".join(Path(mask_path).suffixes[-2:]).lstrip(".") or "DICOM"
         info = {"settings": {"method": IMPORT_METHOD, "tumour_mask": f"samples sheet ({kind})"}}
         info["lesion_count"] = int(sitk.GetArrayViewFromImage(lesion_labels).max())
     else:
         lesion_labels, info = segment_tumours(
             suv,
-            SegmentationSettings.from_dict(options),
+            SegmentationSettings.from_config(options),
             organ_labels=organs,
             liver_reference=liver,
         )
@@ -311,7 +297,7 @@ def segment_step(
     if dicom_seg_out is not None:
         _write_dicom_seg(
             lesion_labels,
-            row,
+            pet_slices_path,
             dicom_seg_out,
             patient_id=patient_id,
             scan=scan,
@@ -327,7 +313,7 @@ def segment_step(
 
 def _write_dicom_seg(
     lesion_labels,
-    row,
+    pet_slices_path,
     path,
     *,
     patient_id,
@@ -339,31 +325,28 @@ def _write_dicom_seg(
 ):
     """Write the scan's lesions as a de-identified DICOM SEG (:func:`seg_io.write_dicom_seg`).
 
-    A scan without lesions (complete response) gets a SEG with one empty segment.  UIDs are
-    replaced by keyed hashes with the salt read from ``uid_salt_path``; the source ->
-    de-identified UID map (it holds source UIDs: never under results/) is written to
-    ``uid_map_out`` as TSV when given, and returned.  Errors name the scan.
+    The PET's slices come from the record the conversion wrote (``pet_slices_path``), so the
+    series is not read again.  A scan without lesions (complete response) gets a SEG with one
+    empty segment.  UIDs are replaced by keyed hashes with the salt read from
+    ``uid_salt_path``; the source -> de-identified UID map (it holds source UIDs: never under
+    results/) is written to ``uid_map_out`` as TSV when given, and returned.  Errors name the
+    scan.
     """
     from netpet.imaging import seg_io
 
+    record = json.loads(Path(pet_slices_path).read_text())
+    geometry = record["geometry"]
     try:
         uid_salt = seg_io.read_uid_salt(uid_salt_path)
-        found = dicom.scan_folders([row["pet_dicom"]])
-        pet = dicom.select_pet(
-            found.series,
-            source=f"{scan} ({row['pet_dicom']})",
-            series_uid=row.get("pet_series_uid"),
-        )
-        geometry = dicom.check_geometry(pet)
         uid_map = seg_io.write_dicom_seg(
             _labels_on_source_slices(lesion_labels, geometry),
-            list(geometry.files),
+            seg_io.source_slices(record["slices"]),
             path,
             patient_id=patient_id,
             uid_salt=uid_salt,
             method=method,
             segmentation_type=segmentation_type,
-            position_tolerance_mm=max(0.01, geometry.max_position_error_mm + 1e-3),
+            position_tolerance_mm=max(0.01, geometry["max_position_error_mm"] + 1e-3),
         )
     except InputError as error:
         message = str(error)
@@ -375,20 +358,21 @@ def _write_dicom_seg(
     return uid_map
 
 
-def _labels_on_source_slices(lesion_labels: sitk.Image, geometry) -> sitk.Image:
+def _labels_on_source_slices(lesion_labels: sitk.Image, geometry: dict) -> sitk.Image:
     """The label map on the PET's own slices, which a DICOM SEG must reference.
 
-    Unchanged when the image uses the slices as they are; when the PET was resampled along z
-    (irregular slice positions, :func:`netpet.imaging.dicom.check_geometry`), each source slice
-    takes the labels of the nearest image slice, on an even grid from the first to the last source
-    slice (every source slice lies within ``max_position_error_mm`` of it).
+    ``geometry`` is the conversion's record of the slices (``resampled``, ``positions_mm``,
+    ``spacing_z_mm``, ``n_image_slices``).  Unchanged when the image uses the slices as they
+    are; when the PET was resampled along z (irregular slice positions,
+    :func:`netpet.imaging.dicom.check_geometry`), each source slice takes the labels of the
+    nearest image slice, on an even grid from the first to the last source slice (every source
+    slice lies within ``max_position_error_mm`` of it).
     """
-    if not geometry.resampled:
+    if not geometry["resampled"]:
         return lesion_labels
-    positions = np.asarray(geometry.positions_mm, dtype=float)
-    grid = geometry.grid_positions_mm()
-    nearest = np.rint((positions - grid[0]) / geometry.spacing[2]).astype(int)
-    nearest = np.clip(nearest, 0, grid.size - 1)
+    positions = np.asarray(geometry["positions_mm"], dtype=float)
+    nearest = np.rint((positions - positions[0]) / geometry["spacing_z_mm"]).astype(int)
+    nearest = np.clip(nearest, 0, geometry["n_image_slices"] - 1)
     out = sitk.GetImageFromArray(sitk.GetArrayViewFromImage(lesion_labels)[nearest])
     out.SetOrigin(lesion_labels.GetOrigin())
     out.SetDirection(lesion_labels.GetDirection())
@@ -409,11 +393,14 @@ def features_step(
     segmentation_info_path: str | os.PathLike,
     lesions_out: str | os.PathLike,
     scan_out: str | os.PathLike,
+    suv_provenance_path: str | os.PathLike | None = None,
 ) -> None:
     """Per-lesion and per-scan PET parameters of one scan (see :mod:`netpet.imaging.features`).
 
     Both tables start with ``patient_id``, ``timepoint``; the scan row also records the
-    segmentation method and its parameters (JSON) so every number says how it was made.
+    segmentation method and its parameters (JSON) so every number says how it was made, and
+    both record ``suv_type`` (``bw``, ``lbm`` or ``bsa``, from ``suv_provenance_path``; bw
+    when not given): every SUV value of the row is of that type.
     """
     suv = _read(pet_suv_path)
     lesion_labels = _read(labels_path)
@@ -429,6 +416,10 @@ def features_step(
         notes.append(organ_record.get("note", "no liver reference: TLR not computed"))
     elif not spleen.get("n_voxels"):
         notes.append("no spleen label: TSR not computed")
+    suv_type = "bw"
+    if suv_provenance_path is not None:
+        suv_type = json.loads(Path(suv_provenance_path).read_text())["pet"]["suv_type"]
+    lesions.insert(0, SUV_TYPE_COLUMN, suv_type)
     lesions.insert(0, "timepoint", timepoint)
     lesions.insert(0, "patient_id", patient_id)
     seg_settings = json.loads(Path(segmentation_info_path).read_text())["settings"]
@@ -437,6 +428,7 @@ def features_step(
         "timepoint": timepoint,
         "segmentation_method": seg_settings["method"],
         "segmentation_parameters": json.dumps(seg_settings, sort_keys=True, default=str),
+        SUV_TYPE_COLUMN: suv_type,
         **scan_features(lesions, liver, spleen_suvmean=spleen["suvmean"]),
         "notes": "; ".join(notes),
     }
@@ -492,14 +484,16 @@ def qc_step(
 ) -> None:
     """QC picture of one scan: SUV MIPs, lesion outlines and the liver reference.
 
-    Geometry warnings of the conversion (slices resampled along z) from ``suv.json`` are
-    printed on the picture.
+    ``suv_max`` (the window's top) is in SUVbw, converted to the scan's SUV type with the ratio
+    in ``suv_provenance_path``.  Geometry warnings of the conversion (slices resampled along
+    z) from that file are printed on the picture.
     """
     from netpet.imaging.qc import qc_figure
 
     warnings = []
     if suv_provenance_path is not None:
         warnings = dicom.geometry_warnings(json.loads(Path(suv_provenance_path).read_text()))
+        suv_max = suv_max * suv_per_suvbw(suv_provenance_path)
     method = json.loads(Path(segmentation_info_path).read_text())["settings"]["method"]
     qc_figure(
         _read(pet_suv_path),

@@ -3,6 +3,11 @@
 One function per workflow rule; each reads TSV tables, calls :mod:`netpet.stats`,
 :mod:`netpet.report.tables` or :mod:`netpet.figures`, and writes its outputs atomically.
 
+The survival columns (config ``stats.time`` and ``stats.event``) and the adjusters of the Cox
+models (``stats.adjust_for``) are honoured everywhere, labels included: the printed endpoint
+("PFS", "OS") is derived from the time column and the printed adjustment ("adjusted for WHO
+grade") from the adjusted Cox table (:mod:`netpet.report.labels`).
+
 Small or degenerate cohorts (no or one event, a handful of patients, a constant parameter, no
 follow-up values) never stop a step: statistics rows carry a ``note`` saying why a value is
 empty, and every figure and table is still written (saying what could not be shown).
@@ -18,9 +23,16 @@ import pandas as pd
 from netpet.config import load_sheet
 from netpet.errors import InputError
 from netpet.io import write_tsv
-from netpet.stats.cox import cox_table
+from netpet.stats.columns import (
+    SUV_TYPE_COLUMN,
+    change_column,
+    note_text,
+    parse_covariates,
+    value_column,
+)
+from netpet.stats.cox import cox_table, is_categorical
 from netpet.stats.cutpoint import cutpoint_curves, cutpoint_table
-from netpet.stats.patients import build_patient_table, change_column
+from netpet.stats.patients import build_patient_table
 from netpet.stats.validation import bootstrap_table
 
 
@@ -39,8 +51,17 @@ def analysed_columns(
     columns = []
     for parameter in parameters:
         columns += [change_column(parameter, followup) for followup in followups]
-        columns += [f"{parameter}_{timepoint}" for timepoint in (baseline, *followups)]
+        columns += [value_column(parameter, timepoint) for timepoint in (baseline, *followups)]
     return columns
+
+
+def figure_columns(figure_parameters: Sequence[str], *, followups: Sequence[str]) -> list[str]:
+    """Columns with Kaplan-Meier, waterfall and cut-point figures: changes to the first follow-up.
+
+    Config ``report.figure_parameters`` (e.g. ``[wtv_ml, tre]``) ->
+    ``["wtv_ml_change_interim_pct", "tre_change_interim_pct"]``.
+    """
+    return [change_column(parameter, followups[0]) for parameter in figure_parameters]
 
 
 def patients_step(
@@ -50,9 +71,15 @@ def patients_step(
     baseline: str,
     followups: Sequence[str],
     parameters: Sequence[str],
+    time_col: str,
+    event_col: str,
     out: str | os.PathLike,
 ) -> None:
-    """``patients.tsv``: clinical columns, every PET parameter per time point, and changes."""
+    """``patients.tsv``: clinical columns, every PET parameter per time point, and changes.
+
+    ``time_col`` and ``event_col`` (config ``stats.time``, ``stats.event``) are checked in the
+    clinical sheet.
+    """
     clinical = load_sheet(clinical_path, "clinical")
     table = build_patient_table(
         _read(scans_path),
@@ -60,6 +87,8 @@ def patients_step(
         baseline=baseline,
         followups=list(followups),
         parameters=list(parameters),
+        time_col=time_col,
+        event_col=event_col,
         scans_source=str(scans_path),
         clinical_source=str(clinical_path),
     )
@@ -157,20 +186,30 @@ def tables_step(
     corrected_p: str,
     formats: Sequence[str],
     stems: dict[str, str],
+    scans_path: str | os.PathLike | None = None,
 ) -> None:
     """Tables 1-4 and S1 (cut-points), each as TSV plus the formatted versions asked for.
 
     ``stems`` maps ``table1``, ``table2``, ``table3``, ``table4``, ``tableS1`` to output
-    paths without suffix.
+    paths without suffix.  ``scans_path`` (``scans.tsv``), when given, tells Table 2 the SUV
+    normalisation of the scans (column ``suv_type``; its names stay plain without it).
     """
     from netpet.report import tables
+    from netpet.report.render import write_table
 
     patients = _read(patients_path)
     cutpoints = _read(cutpoints_path)
+    cox_adjusted = _read(cox_adjusted_path)
+    adjusters, _ = parse_covariates(cox_adjusted["covariates"])
+    survival = {"time_col": time_col, "event_col": event_col}
     built = {
-        "table1": tables.patient_characteristics(patients, time_col=time_col, event_col=event_col),
+        "table1": tables.patient_characteristics(patients, **survival),
         "table2": tables.pet_parameters(
-            patients, baseline=baseline, followups=list(followups), parameters=list(parameters)
+            patients,
+            baseline=baseline,
+            followups=list(followups),
+            parameters=list(parameters),
+            suv_type=None if scans_path is None else study_suv_type(_read(scans_path), scans_path),
         ),
         "table3": tables.cox_table(
             _read(cox_univariate_path),
@@ -178,14 +217,39 @@ def tables_step(
             corrected_p=corrected_p,
             bootstrap=_read(bootstrap_path),
             number=3,
+            **survival,
         ),
         "table4": tables.cox_table(
-            _read(cox_adjusted_path), cutpoints=cutpoints, corrected_p=corrected_p, number=4
+            cox_adjusted,
+            cutpoints=cutpoints,
+            corrected_p=corrected_p,
+            number=4,
+            categorical=[c for c in adjusters if c in patients and is_categorical(c, patients[c])],
+            **survival,
         ),
         "tableS1": tables.cutpoint_summary(cutpoints),
     }
     for name, table in built.items():
-        tables.write_table(table, stems[name], formats=formats)
+        write_table(table, stems[name], formats=formats)
+
+
+def study_suv_type(scans: pd.DataFrame, source: str | os.PathLike = "scans table") -> str | None:
+    """The SUV normalisation of the study's scans (column ``suv_type``), None when not recorded.
+
+    Raises
+    ------
+    InputError
+        When the scans do not share one normalisation: their SUVs cannot be compared.
+    """
+    if SUV_TYPE_COLUMN not in scans.columns:
+        return None
+    types = sorted(set(scans[SUV_TYPE_COLUMN].dropna().astype(str)))
+    if len(types) > 1:
+        raise InputError(
+            f"{source}: column {SUV_TYPE_COLUMN!r} holds {', '.join(types)}; the scans of one "
+            "study must share one SUV normalisation (config suv.type): rerun the SUV stage"
+        )
+    return types[0] if types else None
 
 
 def km_step(
@@ -196,16 +260,23 @@ def km_step(
     column: str,
     time_col: str,
     event_col: str,
-    time_label: str,
+    time_origin: str,
     confidence_band: bool,
     out: str | os.PathLike,
-) -> None:
+):
     """Kaplan-Meier curves of the low and high groups of one dichotomised column.
 
-    Without a cut-point (e.g. no events) the figure shows all patients and the reason.
+    Without a cut-point (e.g. no events) the figure shows all patients and the reason.  The
+    time axis says ``time_origin`` (config ``stats.time_origin``) and the unit of
+    ``time_col``; the survival axis names the endpoint of ``time_col``.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        The figure written to ``out``.
     """
     from netpet.figures.survival import km_figure
-    from netpet.report.tables import note_text
+    from netpet.report.labels import endpoint
 
     cutpoints = _read(cutpoints_path).set_index("parameter")
     if column not in cutpoints.index:
@@ -215,7 +286,7 @@ def km_step(
         )
     cox = _read(cox_univariate_path)
     cox_row = cox[(cox["parameter"] == column) & (cox["coding"] == "dichotomised")]
-    km_figure(
+    fig, _ = km_figure(
         _read(patients_path),
         column,
         float(cutpoints.loc[column, "cutpoint"]),
@@ -224,9 +295,10 @@ def km_step(
         event_col=event_col,
         cox_row=cox_row.iloc[0].to_dict() if len(cox_row) else None,
         ci=confidence_band,
-        time_label=time_label,
+        time_label=endpoint(time_col, event_col).time_axis_label(time_origin),
         path=out,
     )
+    return fig
 
 
 def summary_figures_step(
@@ -244,23 +316,35 @@ def summary_figures_step(
     forest_out: str | os.PathLike,
     waterfall_out: str | os.PathLike,
     cutpoints_out: str | os.PathLike,
-) -> None:
-    """Forest plot of hazard ratios, waterfall plots and cut-point search curves."""
+) -> dict:
+    """Forest plot of hazard ratios, waterfall plots and cut-point search curves.
+
+    The forest plot's second panel is titled after the adjusters of the adjusted Cox table
+    ("Adjusted for WHO grade"); waterfall bars are coloured by ``event_col``.
+
+    Returns
+    -------
+    dict
+        ``forest``, ``waterfall``, ``cutpoints``: the figures written.
+    """
     from netpet.figures.cutpoint import cutpoint_figure
     from netpet.figures.forest import forest_plot
     from netpet.figures.waterfall import waterfall_figure
+    from netpet.report.labels import adjustment_label
 
     patients = _read(patients_path)
     cutpoints = _read(cutpoints_path)
-    forest_plot(
+    cox_adjusted = _read(cox_adjusted_path)
+    adjusters, _ = parse_covariates(cox_adjusted["covariates"])
+    forest, _ = forest_plot(
         {
             "Univariate": _read(cox_univariate_path),
-            "Adjusted for WHO grade": _read(cox_adjusted_path),
+            f"Adjusted for {adjustment_label(adjusters)}": cox_adjusted,
         },
         cutpoints=cutpoints,
         path=forest_out,
     )
-    waterfall_figure(
+    waterfall, _ = waterfall_figure(
         patients,
         list(columns),
         cutpoints=cutpoints,
@@ -268,7 +352,7 @@ def summary_figures_step(
         clip_pct=clip_pct,
         path=waterfall_out,
     )
-    cutpoint_figure(
+    search, _ = cutpoint_figure(
         _read(curves_path),
         cutpoints,
         list(columns),
@@ -278,3 +362,4 @@ def summary_figures_step(
         minprop=minprop,
         path=cutpoints_out,
     )
+    return {"forest": forest, "waterfall": waterfall, "cutpoints": search}

@@ -71,8 +71,9 @@ Everything is deterministic: the same settings give byte-identical files whateve
 """
 
 from netpet.synthetic.cohort import CLINICAL_COLUMNS, draw_cohort, scan_index
-from netpet.synthetic.generate import generate_cohort, generate_patient, pet_image
+from netpet.synthetic.generate import generate_cohort, generate_patient
 from netpet.synthetic.presets import PRESETS, default_settings, resolve_settings
+from netpet.synthetic.render import pet_image
 
 __all__ = [
     "CLINICAL_COLUMNS",

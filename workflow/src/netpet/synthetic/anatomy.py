@@ -7,6 +7,10 @@ label (TotalSegmentator numbers from :mod:`netpet.labels`, 0 for unlabelled tiss
 Reference anatomy: a 1.70 m adult with BMI 24, z = 0 at the diaphragm dome, scaled
 in-plane by body size and along z by height.
 
+The solids' numbers live in the versioned anatomy file ``anatomy_v1.yaml`` (read by
+:mod:`netpet.synthetic.anatomy_file`); the scaling rules live here (:class:`BodySize`), and
+:func:`build_anatomy` sizes the file's solids for a patient.
+
 The small bowel is a tangle of tube-like loops (:class:`LoopTexture`) inside a mesenteric
 envelope, so that a maximum-intensity projection shows convoluted loops with patchy mild
 uptake as in clinical [68Ga]Ga-DOTA-TOC scans rather than a uniform disc.
@@ -14,13 +18,12 @@ uptake as in clinical [68Ga]Ga-DOTA-TOC scans rather than a uniform disc.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, replace
 
 import numpy as np
 
-from netpet import labels
+from netpet.synthetic import anatomy_file
 
 # Tissue: (SUV range drawn per patient, CT HU).  One place for the normal-tissue facts
 # (STUDY.md section 6; thyroid, stomach, bowel and colon: mild physiological uptake).
@@ -54,8 +57,6 @@ TISSUES: dict[str, tuple[tuple[float, float], float]] = {
     "brain": ((0.1, 0.25), 35.0),
     "pituitary": ((5.0, 10.0), 45.0),
 }
-TISSUE_INDEX = {name: i for i, name in enumerate(TISSUES)}
-_LABEL_OF_NAME = {name: num for num, name in labels.NAMES.items()}
 
 # Small-bowel loop uptake: the loops are cut into len(BOWEL_LEVELS) bands by a coarse random
 # field; band k has SUV = bowel SUV x BOWEL_LEVELS[k].  BOWEL_CUTS are the band limits in
@@ -278,42 +279,79 @@ class Anatomy:
         return out
 
 
-VERTEBRA_LEVELS = (
-    "S1",
-    "L5",
-    "L4",
-    "L3",
-    "L2",
-    "L1",
-    "T12",
-    "T11",
-    "T10",
-    "T9",
-    "T8",
-    "T7",
-    "T6",
-    "T5",
-    "T4",
-    "T3",
-    "T2",
-    "T1",
-    "C7",
-    "C6",
-    "C5",
-    "C4",
-    "C3",
-)
+@dataclass(frozen=True)
+class BodySize:
+    """A patient's body-size factors versus the reference adult (1.70 m, BMI 24).
+
+    The scaling rules of the anatomy; the anatomy file's expressions use these four names.
+
+    Attributes
+    ----------
+    sxy : float
+        In-plane scale of the body outline (skin, thighs): sqrt(BMI / 24), clipped to
+        [0.85, 1.15].
+    so : float
+        In-plane scale of the organs: ``sxy`` clipped to [0.92, 1.08] (organs vary less with
+        weight than the outline).
+    sz : float
+        Scale along z: height / 1.70 m, clipped to [0.92, 1.08].
+    fat : float
+        Subcutaneous fat thickness, mm: 8 + 12 (BMI - 18), clipped to [8, 40].
+    """
+
+    sxy: float
+    so: float
+    sz: float
+    fat: float
+
+    @staticmethod
+    def of(*, weight_kg: float, height_m: float) -> BodySize:
+        """The factors of a patient of ``weight_kg`` and ``height_m``."""
+        bmi = weight_kg / height_m**2
+        sxy = float(np.clip(math.sqrt(bmi / 24.0), 0.85, 1.15))
+        return BodySize(
+            sxy=sxy,
+            so=float(np.clip(sxy, 0.92, 1.08)),
+            sz=float(np.clip(height_m / 1.70, 0.92, 1.08)),
+            fat=float(np.clip(8 + 12 * (bmi - 18), 8, 40)),
+        )
+
+    def variables(self) -> dict[str, float]:
+        """The factors by name, as the anatomy file's expressions use them."""
+        return {"sxy": self.sxy, "so": self.so, "sz": self.sz, "fat": self.fat}
 
 
-def vertebra_label(level: str) -> int:
-    """TotalSegmentator label of a vertebra if :mod:`netpet.labels` defines it, else 0."""
-    return _LABEL_OF_NAME.get(f"vertebrae_{level}", 0)
+def _anatomy_file() -> anatomy_file.AnatomyFile:
+    return anatomy_file.read_anatomy_file(anatomy_file.ANATOMY_FILE, tissues=tuple(TISSUES))
+
+
+def scan_range_mm(body: BodySize) -> tuple[float, float]:
+    """z (mm) of the PET field of view's edges: top with the head in view, bottom without.
+
+    Returns
+    -------
+    vertex_z, thigh_z : float
+        The anatomy file's ``scan_range`` for this body.
+    """
+    return _anatomy_file().scan_range_mm(body.variables())
 
 
 def build_anatomy(
-    rng: np.random.Generator, *, weight_kg: float, height_m: float
+    rng: np.random.Generator, body: BodySize
 ) -> tuple[list[Solid], dict[str, float], dict[str, float]]:
     """Draw a patient's solids (basal geometry) and tissue SUV/HU values.
+
+    The solids are those of the anatomy file (:mod:`netpet.synthetic.anatomy_file`) sized
+    for ``body``; after an envelope with ``loops`` come the small-bowel loops, one solid per
+    band of :data:`BOWEL_LEVELS` on a :class:`LoopTexture` drawn from ``rng``.  Random draws,
+    in this order: the loop texture, then one SUV per tissue of :data:`TISSUES`.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The patient's scan stream.
+    body : BodySize
+        The patient's body-size factors.
 
     Returns
     -------
@@ -324,332 +362,28 @@ def build_anatomy(
     hu : dict
         CT number per tissue, HU.
     """
-    bmi = weight_kg / height_m**2
-    sxy = float(np.clip(math.sqrt(bmi / 24.0), 0.85, 1.15))
-    so = float(np.clip(sxy, 0.92, 1.08))  # organs scale less than the outline
-    sz = float(np.clip(height_m / 1.70, 0.92, 1.08))
-    fat = float(np.clip(8 + 12 * (bmi - 18), 8, 40))
-
-    def p(x, y, z):
-        return (x * so, y * so, z * sz)
-
-    def ax(a, b, c):
-        return (a * so, b * so, c * sz)
-
-    ax_body, ay_body = 165 * sxy, 110 * sxy
-    z_bottom, z_shoulder = -400 * sz, 300 * sz
-
-    def shoulders(inset_mm):
-        # Sloping shoulders: cut the trunk's upper outer corners at 45 degrees.
-        d = ax_body + z_shoulder - 70 * sz - inset_mm
-        return ((1, 0, 1, d), (-1, 0, 1, d))
-
-    s: list[Solid] = [
-        Solid(
-            "thigh_r",
-            "cylinder",
-            (-95 * so, 5, -900 * sz),
-            (75 * sxy, 75 * sxy, z_bottom + 10),
-            "fat",
-        ),
-        Solid(
-            "thigh_l",
-            "cylinder",
-            (95 * so, 5, -900 * sz),
-            (75 * sxy, 75 * sxy, z_bottom + 10),
-            "fat",
-        ),
-        Solid(
-            "thigh_r_in",
-            "cylinder",
-            (-95 * so, 5, -900 * sz),
-            (75 * sxy - fat, 75 * sxy - fat, z_bottom + 10),
-            "soft",
-        ),
-        Solid(
-            "thigh_l_in",
-            "cylinder",
-            (95 * so, 5, -900 * sz),
-            (75 * sxy - fat, 75 * sxy - fat, z_bottom + 10),
-            "soft",
-        ),
-        Solid(
-            "trunk",
-            "cylinder",
-            (0, 0, z_bottom),
-            (ax_body, ay_body, z_shoulder),
-            "fat",
-            planes=shoulders(0.0),
-        ),
-        Solid(
-            "trunk_in",
-            "cylinder",
-            (0, 0, z_bottom),
-            (ax_body - fat, ay_body - fat, z_shoulder),
-            "soft",
-            planes=shoulders(fat * math.sqrt(2)),
-        ),
-        Solid("neck", "cylinder", (0, 10, z_shoulder - 5), (58, 58, 430 * sz), "soft"),
-        Solid("skull", "ellipsoid", (0, 5 * so, 525 * sz), (72, 92, 100 * sz), "bone_cortical"),
-        Solid("brain", "ellipsoid", (0, 5 * so, 530 * sz), (65, 85, 90 * sz), "brain"),
-        Solid(
-            "pituitary", "ellipsoid", (0, -5, 470 * sz), (6, 5, 4), "pituitary", labels.PITUITARY
-        ),
-        # Thyroid: two lobes beside the trachea and the isthmus in front of it.
-        Solid(
-            "thyroid_r",
-            "ellipsoid",
-            (-18, -18, 345 * sz),
-            (10, 11, 24 * sz),
-            "thyroid",
-            labels.THYROID,
-        ),
-        Solid(
-            "thyroid_l",
-            "ellipsoid",
-            (18, -18, 345 * sz),
-            (10, 11, 24 * sz),
-            "thyroid",
-            labels.THYROID,
-        ),
-        Solid(
-            "thyroid_isthmus",
-            "capsule",
-            (-14, -27, 335 * sz),
-            (14, -27, 335 * sz),
-            "thyroid",
-            labels.THYROID,
-            r=5,
-        ),
-    ]
-    # Muscles: paraspinal along the trunk, psoas from the upper lumbar spine to the groin.
-    for side, sign in (("r", -1), ("l", 1)):
-        s.append(
-            Solid(
-                f"paraspinal_{side}",
-                "cylinder",
-                (sign * 42 * so, 88 * so, z_bottom + 60 * sz),
-                (24 * so, 20 * so, z_shoulder - 20 * sz),
-                "muscle",
-            )
-        )
-        s.append(
-            Solid(
-                f"psoas_{side}",
-                "capsule",
-                p(sign * 32, 62, -150),
-                p(sign * 78, 15, -360),
-                "muscle",
-                r=17 * so,
-            )
-        )
-    # Small bowel: a mesenteric envelope (labelled, faint) filled with loops whose uptake
-    # varies along them, one solid per uptake band.
-    envelope = dict(kind="ellipsoid", a=p(0, -25, -215), b=ax(95, 62, 95), label=labels.SMALL_BOWEL)
-    cut = ((0, 0, 1, -135 * sz),)
-    s.append(Solid("small_bowel", tissue="mesentery", planes=cut, **envelope))
-    texture = LoopTexture.draw(rng)
-    for k, level in enumerate(BOWEL_LEVELS):
-        s.append(
-            Solid(
-                f"small_bowel_loop_{k}",
-                tissue="bowel",
-                planes=cut,
-                texture=texture,
-                band=k,
-                suv_scale=level,
-                **envelope,
-            )
-        )
-    # Colon frame: caecum, ascending, transverse (sagging), descending, sigmoid, rectum;
-    # a mildly active wall around a cold lumen.
-    colon_path = [
-        p(-108, -20, -285),
-        p(-110, -15, -140),
-        p(-85, -40, -118),
-        p(0, -62, -150),
-        p(85, -40, -110),
-        p(108, -5, -125),
-        p(108, -5, -270),
-        p(45, -35, -300),
-        p(0, 35, -330),
-        p(0, 62, -390),
-    ]
-    for layer, tissue, radius in (("wall", "colon_wall", 19), ("lumen", "colon_lumen", 10)):
-        for i, (a, b) in enumerate(itertools.pairwise(colon_path)):
-            s.append(
-                Solid(f"colon_{layer}_{i}", "capsule", a, b, tissue, labels.COLON, r=radius * so)
-            )
-    # Lungs: lower lobes whole, then middle and upper lobes painted over (oblique fissures).
-    for side, sign, labs in (
-        ("r", -1, (labels.LUNG_LOWER_RIGHT, labels.LUNG_MIDDLE_RIGHT, labels.LUNG_UPPER_RIGHT)),
-        ("l", 1, (labels.LUNG_LOWER_LEFT, None, labels.LUNG_UPPER_LEFT)),
-    ):
-        centre, semi = p(sign * 85, 10, 135), ax(62, 85, 150)
-        floor = (0, 0, -1, -5 * sz)
-        s.append(
-            Solid(f"lung_{side}_lower", "ellipsoid", centre, semi, "lung", labs[0], planes=(floor,))
-        )
-        if labs[1] is not None:
-            s.append(
-                Solid(
-                    f"lung_{side}_middle",
-                    "ellipsoid",
-                    centre,
-                    semi,
-                    "lung",
-                    labs[1],
-                    planes=(floor, (0, 1, 0, -15 * so)),
+    solids: list[Solid] = []
+    for arguments in _anatomy_file().solid_arguments(body.variables()):
+        loops = arguments.pop("loops")
+        solid = Solid(**arguments)
+        solids.append(solid)
+        if loops is not None:
+            texture = LoopTexture.draw(rng)
+            solids += [
+                replace(
+                    solid,
+                    name=f"{solid.name}_loop_{k}",
+                    tissue=loops,
+                    texture=texture,
+                    band=k,
+                    suv_scale=level,
                 )
-            )
-        s.append(
-            Solid(
-                f"lung_{side}_upper",
-                "ellipsoid",
-                centre,
-                semi,
-                "lung",
-                labs[2],
-                planes=(floor, (0, 0.5, -1, -150 * sz)),
-            )
-        )
-    s += [
-        Solid("heart", "ellipsoid", p(25, -35, 75), ax(62, 52, 58), "blood", labels.HEART),
-        Solid(
-            "aorta",
-            "cylinder",
-            (20 * so, 42 * so, -190 * sz),
-            (12, 12, 140 * sz),
-            "blood",
-            labels.AORTA,
-        ),
-        Solid("aorta_arch", "capsule", p(20, 42, 140), p(0, -10, 150), "blood", labels.AORTA, r=13),
-        # Unlabelled large vessels: inferior vena cava, iliac arteries, carotid arteries.
-        Solid("ivc", "capsule", p(-28, 35, -195), p(-30, 10, 20), "blood", r=13 * so),
-        Solid("iliac_a_r", "capsule", p(20, 42, -190), p(-80, 5, -370), "blood", r=7),
-        Solid("iliac_a_l", "capsule", p(20, 42, -190), p(80, 5, -370), "blood", r=7),
-        Solid("carotid_r", "capsule", p(-10, -5, 150), p(-28, 10, 440), "blood", r=5),
-        Solid("carotid_l", "capsule", p(10, -5, 150), p(28, 10, 440), "blood", r=5),
-        # Stomach under the left dome: a mildly active wall around a fluid-filled lumen.
-        Solid(
-            "stomach", "ellipsoid", p(55, -25, -50), ax(36, 30, 48), "stomach_wall", labels.STOMACH
-        ),
-        Solid(
-            "stomach_lumen",
-            "ellipsoid",
-            p(55, -25, -50),
-            ax(29, 23, 41),
-            "stomach_lumen",
-            labels.STOMACH,
-        ),
-        Solid(
-            "liver",
-            "ellipsoid",
-            p(-65, -5, -55),
-            ax(88, 78, 70),
-            "liver",
-            labels.LIVER,
-            planes=((1, 0, 0, 35 * so),),
-        ),
-        Solid("spleen", "ellipsoid", p(100, 45, -45), ax(28, 42, 48), "spleen", labels.SPLEEN),
-        Solid(
-            "pancreas_body",
-            "capsule",
-            p(5, 12, -95),
-            p(85, 32, -72),
-            "pancreas_body",
-            labels.PANCREAS,
-            r=11,
-        ),
-        Solid(
-            "pancreas_head",
-            "capsule",
-            p(-22, 5, -108),
-            p(5, 12, -95),
-            "pancreas_uncinate",
-            labels.PANCREAS,
-            r=15,
-        ),
-        Solid(
-            "kidney_r",
-            "ellipsoid",
-            p(-75, 58, -140),
-            ax(28, 26, 55),
-            "kidney_cortex",
-            labels.KIDNEY_RIGHT,
-        ),
-        Solid(
-            "kidney_r_in",
-            "ellipsoid",
-            p(-75, 58, -140),
-            ax(16, 14, 40),
-            "kidney_medulla",
-            labels.KIDNEY_RIGHT,
-        ),
-        Solid(
-            "kidney_l",
-            "ellipsoid",
-            p(75, 58, -125),
-            ax(28, 26, 55),
-            "kidney_cortex",
-            labels.KIDNEY_LEFT,
-        ),
-        Solid(
-            "kidney_l_in",
-            "ellipsoid",
-            p(75, 58, -125),
-            ax(16, 14, 40),
-            "kidney_medulla",
-            labels.KIDNEY_LEFT,
-        ),
-        Solid(
-            "adrenal_r",
-            "ellipsoid",
-            p(-52, 48, -70),
-            ax(7, 12, 18),
-            "adrenal",
-            labels.ADRENAL_RIGHT,
-        ),
-        Solid(
-            "adrenal_l", "ellipsoid", p(52, 48, -60), ax(7, 12, 18), "adrenal", labels.ADRENAL_LEFT
-        ),
-        Solid("iliac_r", "ellipsoid", p(-105, 45, -275), ax(24, 45, 62), "bone"),
-        Solid("iliac_l", "ellipsoid", p(105, 45, -275), ax(24, 45, 62), "bone"),
-        Solid("femur_r", "capsule", p(-92, 5, -375), p(-100, 5, -900), "bone_cortical", r=22),
-        Solid("femur_l", "capsule", p(92, 5, -375), p(100, 5, -900), "bone_cortical", r=22),
-        Solid(
-            "bladder",
-            "ellipsoid",
-            p(0, -20, -335),
-            ax(40, 32, 28),
-            "bladder",
-            labels.URINARY_BLADDER,
-        ),
-    ]
-    # Spine: posterior arch and canal along the whole column, then labelled vertebral bodies.
-    s.append(
-        Solid(
-            "spine_arch", "cylinder", (0, 100 * so, -310 * sz), (20, 15, 420 * sz), "bone_cortical"
-        )
-    )
-    s.append(Solid("spinal_canal", "cylinder", (0, 98 * so, -310 * sz), (9, 8, 430 * sz), "csf"))
-    pitch = 32.0 * sz
-    for k, level in enumerate(VERTEBRA_LEVELS):
-        zc = -290 * sz + k * pitch
-        s.append(
-            Solid(
-                f"vertebra_{level}",
-                "cylinder",
-                (0, 72 * so, zc - 13 * sz),
-                (21, 18, zc + 13 * sz),
-                "bone",
-                vertebra_label(level),
-            )
-        )
+                for k, level in enumerate(BOWEL_LEVELS)
+            ]
     suv = {t: float(rng.uniform(*rng_range)) for t, (rng_range, _) in TISSUES.items()}
     suv["kidney_medulla"] = 0.6 * suv["kidney_cortex"]
     hu = {t: h for t, (_, h) in TISSUES.items()}
-    return s, suv, hu
+    return solids, suv, hu
 
 
 def scan_anatomy(
