@@ -9,6 +9,9 @@ rule mip_figure:
         lesions=expand(
             "results/segmentation/{{patient}}/{timepoint}/lesions.nii.gz", timepoint=TIMEPOINTS
         ),
+        suv_provenance=expand(
+            "results/images/{{patient}}/{timepoint}/suv.json", timepoint=TIMEPOINTS
+        ),
     output:
         report(
             "results/figures/mip_{patient}.png",
@@ -18,6 +21,7 @@ rule mip_figure:
         ),
     params:
         timepoints=TIMEPOINTS,
+        suv_max=config["report"]["mip_suv_max"],
     log:
         "results/logs/mip_figure/{patient}.log",
     conda:

@@ -5,18 +5,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent / "src"))
 
-import SimpleITK as sitk
-
-from netpet.figures.mip import mip_timepoints_figure
 from netpet.logs import log_to
+from netpet.steps.study import mip_step
 
 if __name__ == "__main__":
     with log_to(snakemake.log[0]):
-        mip_timepoints_figure(
-            [sitk.ReadImage(path) for path in snakemake.input.pet_suv],
-            snakemake.params.timepoints,
+        mip_step(
             patient_id=snakemake.wildcards.patient,
-            labels=[sitk.ReadImage(path) for path in snakemake.input.get("lesions", [])] or None,
-            suv_max=snakemake.config["report"]["mip_suv_max"],
-            path=snakemake.output[0],
+            timepoints=snakemake.params.timepoints,
+            pet_suv_paths=list(snakemake.input.pet_suv),
+            lesion_paths=list(snakemake.input.lesions),
+            suv_provenance_paths=list(snakemake.input.suv_provenance),
+            suv_max=snakemake.params.suv_max,
+            out=snakemake.output[0],
         )

@@ -363,3 +363,36 @@ def summary_figures_step(
         path=cutpoints_out,
     )
     return {"forest": forest, "waterfall": waterfall, "cutpoints": search}
+
+
+def mip_step(
+    *,
+    patient_id: str,
+    timepoints: Sequence[str],
+    pet_suv_paths: Sequence[str | os.PathLike],
+    lesion_paths: Sequence[str | os.PathLike],
+    suv_provenance_paths: Sequence[str | os.PathLike],
+    suv_max: float,
+    out: str | os.PathLike,
+) -> None:
+    """Maximum-intensity projections of one patient's PET at every time point.
+
+    ``suv_max`` (the window's top, SUVbw) is converted to the configured SUV type with the
+    baseline scan's SUV / SUVbw ratio (suv.json), one window for every panel.
+    """
+    import json
+    from pathlib import Path
+
+    import SimpleITK as sitk
+
+    from netpet.figures.mip import mip_timepoints_figure
+
+    ratio = json.loads(Path(suv_provenance_paths[0]).read_text()).get("suv_per_suvbw", 1.0)
+    mip_timepoints_figure(
+        [sitk.ReadImage(str(path)) for path in pet_suv_paths],
+        list(timepoints),
+        patient_id=patient_id,
+        labels=[sitk.ReadImage(str(path)) for path in lesion_paths] or None,
+        suv_max=suv_max * ratio,
+        path=out,
+    )
