@@ -7,7 +7,7 @@ CORES ?= 8
 PYRADIOMICS := pyradiomics==3.0.1
 STAMP := $(VENV)/.installed
 
-.PHONY: setup study report test lint bench r-deps clean
+.PHONY: setup study report test lint bench r-deps slurm-deps clean
 
 # The virtual environment is rebuilt whenever the lock file changes.
 $(STAMP): requirements.lock pyproject.toml
@@ -48,12 +48,20 @@ r-deps:
 	  else echo "R with survival and maxstat is missing: the R-agreement tests will be skipped (install r-base-core r-cran-survival r-cran-maxstat)"; fi; \
 	fi
 
+# A single-node SLURM cluster (slurmctld, slurmd, munge) for tests/integration/test_slurm.py.
+slurm-deps:
+	@if ! command -v slurmctld >/dev/null 2>&1 || ! command -v munged >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null; \
+	  else echo "SLURM is missing: the SLURM test will be skipped (as root: apt-get install slurm-wlm munge)"; fi; \
+	fi
+
 lint: $(STAMP)
 	$(BIN)/snakemake --lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: $(STAMP) r-deps lint
+test: $(STAMP) r-deps slurm-deps lint
 	$(BIN)/python -m pytest
 
 # Accuracy and time per stage of the imaging chain on a freshly generated default cohort.
