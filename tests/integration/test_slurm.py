@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 from slurm_cluster import PARTITION, SlurmCluster, missing_reason
-from workflow_runs import OVERRIDES, ROOT, SNAKEMAKE, prepare, snakemake
+from workflow_runs import ROOT, prepare, snakemake, snakemake_command
 
 pytestmark = [pytest.mark.slurm, pytest.mark.integration]
 
@@ -79,17 +79,7 @@ def _profile_overrides(cpus: int) -> list[str]:
 
 def _run_on_slurm(workdir: Path, cluster: SlurmCluster) -> tuple[str, float]:
     """Snakemake through the SLURM profile, stopped (its jobs cancelled) after TIMEOUT_S."""
-    command = [
-        str(SNAKEMAKE),
-        "--snakefile",
-        str(ROOT / "Snakefile"),
-        "--directory",
-        str(workdir),
-        "--configfile",
-        "config/config.yaml",
-        OVERRIDES,
-        *_profile_overrides(cluster.cpus),
-    ]
+    command = snakemake_command(workdir, *_profile_overrides(cluster.cpus))
     start = time.monotonic()
     process = subprocess.Popen(
         command,

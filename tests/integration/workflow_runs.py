@@ -22,9 +22,9 @@ def prepare(workdir: Path, overrides: dict) -> Path:
     return workdir
 
 
-def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    """``snakemake`` with the project's Snakefile in ``workdir``, config + overrides."""
-    command = [
+def snakemake_command(workdir: Path, *args: str) -> list[str]:
+    """The ``snakemake`` command line for ``workdir``: project Snakefile, config + overrides."""
+    return [
         str(SNAKEMAKE),
         "--snakefile",
         str(ROOT / "Snakefile"),
@@ -35,4 +35,9 @@ def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
         OVERRIDES,
         *args,
     ]
+
+
+def snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run :func:`snakemake_command` to the end, output captured."""
+    command = snakemake_command(workdir, *args)
     return subprocess.run(command, capture_output=True, text=True, cwd=workdir, check=False)
