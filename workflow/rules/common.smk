@@ -351,6 +351,35 @@ def segmentation_outputs():
     return outputs
 
 
+def scan_analysis_outputs():
+    """Every output of the per-scan analysis (optional ones as configured)."""
+    outputs = {
+        "organs": "results/organs/{patient}/{timepoint}/organs_on_pet.nii.gz",
+        "liver_json": "results/organs/{patient}/{timepoint}/liver_reference.json",
+        "liver_mask": "results/organs/{patient}/{timepoint}/liver_reference.nii.gz",
+        **segmentation_outputs(),
+        "lesions": "results/features/scans/{patient}_{timepoint}_lesions.tsv",
+        "scan": "results/features/scans/{patient}_{timepoint}_scan.tsv",
+        "qc": report(
+            "results/qc/{patient}_{timepoint}.png",
+            caption="../report/qc.rst",
+            category="Quality control",
+            subcategory="{timepoint}",
+            labels={"patient": "{patient}", "time point": "{timepoint}"},
+        ),
+    }
+    if config["radiomics"]["enabled"]:
+        outputs["radiomics"] = "results/features/scans/{patient}_{timepoint}_radiomics.tsv"
+    return outputs
+
+
+def radiomics_inputs():
+    """The pyradiomics parameter file, when radiomics is enabled."""
+    if config["radiomics"]["enabled"]:
+        return {"radiomics_params": config["radiomics"]["params"]}
+    return {}
+
+
 def dicom_seg_inputs():
     """The secret that keys the DICOM SEG's UIDs and the PET's slice record, for DICOM SEG."""
     if config["segmentation"]["export_dicom_seg"]:

@@ -1,26 +1,4 @@
-# Per-lesion and per-scan PET parameters, radiomics, and the QC picture of every scan.
-
-
-rule scan_features:
-    input:
-        pet_suv="results/images/{patient}/{timepoint}/pet_suv.nii.gz",
-        labels="results/segmentation/{patient}/{timepoint}/lesions.nii.gz",
-        segmentation="results/segmentation/{patient}/{timepoint}/segmentation.json",
-        organs="results/organs/{patient}/{timepoint}/organs_on_pet.nii.gz",
-        liver_json="results/organs/{patient}/{timepoint}/liver_reference.json",
-        liver_mask="results/organs/{patient}/{timepoint}/liver_reference.nii.gz",
-        suv_provenance="results/images/{patient}/{timepoint}/suv.json",
-    output:
-        lesions="results/features/scans/{patient}_{timepoint}_lesions.tsv",
-        scan="results/features/scans/{patient}_{timepoint}_scan.tsv",
-    log:
-        "results/logs/scan_features/{patient}_{timepoint}.log",
-    benchmark:
-        "results/benchmarks/scan_features/{patient}_{timepoint}.tsv"
-    conda:
-        "../../envs/imaging.yaml"
-    script:
-        "../scripts/scan_features.py"
+# The cohort tables of per-lesion and per-scan PET parameters and of radiomics features.
 
 
 rule feature_tables:
@@ -50,25 +28,6 @@ rule feature_tables:
 
 if config["radiomics"]["enabled"]:
 
-    rule radiomics:
-        input:
-            pet_suv="results/images/{patient}/{timepoint}/pet_suv.nii.gz",
-            labels="results/segmentation/{patient}/{timepoint}/lesions.nii.gz",
-            params=config["radiomics"]["params"],
-        output:
-            "results/features/scans/{patient}_{timepoint}_radiomics.tsv",
-        params:
-            min_volume_ml=config["radiomics"]["min_volume_ml"],
-            per_lesion=config["radiomics"]["per_lesion"],
-        log:
-            "results/logs/radiomics/{patient}_{timepoint}.log",
-        benchmark:
-            "results/benchmarks/radiomics/{patient}_{timepoint}.tsv"
-        conda:
-            "../../envs/imaging.yaml"
-        script:
-            "../scripts/radiomics.py"
-
     rule radiomics_table:
         input:
             per_scan("results/features/scans/{patient}_{timepoint}_radiomics.tsv"),
@@ -85,29 +44,3 @@ if config["radiomics"]["enabled"]:
             "../../envs/imaging.yaml"
         script:
             "../scripts/feature_tables.py"
-
-
-rule qc_picture:
-    input:
-        pet_suv="results/images/{patient}/{timepoint}/pet_suv.nii.gz",
-        labels="results/segmentation/{patient}/{timepoint}/lesions.nii.gz",
-        segmentation="results/segmentation/{patient}/{timepoint}/segmentation.json",
-        liver_json="results/organs/{patient}/{timepoint}/liver_reference.json",
-        liver_mask="results/organs/{patient}/{timepoint}/liver_reference.nii.gz",
-        suv_provenance="results/images/{patient}/{timepoint}/suv.json",
-    output:
-        report(
-            "results/qc/{patient}_{timepoint}.png",
-            caption="../report/qc.rst",
-            category="Quality control",
-            subcategory="{timepoint}",
-            labels={"patient": "{patient}", "time point": "{timepoint}"},
-        ),
-    params:
-        suv_max=config["report"]["mip_suv_max"],
-    log:
-        "results/logs/qc_picture/{patient}_{timepoint}.log",
-    conda:
-        "../../envs/figures.yaml"
-    script:
-        "../scripts/qc_picture.py"

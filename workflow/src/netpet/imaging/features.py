@@ -3,7 +3,7 @@
 Per lesion (:func:`lesion_features`): volume, SUVmax, SUVmean, SUVpeak, SUVtotal, total
 lesion activity, heterogeneity, location and organ.  Per scan (:func:`scan_features`): the
 study's SUVmax, TLR, WTV and TRE, plus SUVmean, SUVpeak, lesion count and tumour-to-spleen
-ratio.
+ratio.  Per lesion from the CT on the PET grid (:func:`lesion_ct_hu_mean`): mean CT density.
 
 Arrays are numpy (z, y, x); SimpleITK spacing and points are (x, y, z) mm, LPS.
 """
@@ -226,3 +226,52 @@ def scan_features(
         "spleen_suvmean": spleen,
         "tsr": suvmax / spleen if spleen > 0 else nan,
     }
+
+
+#: Column of the lesion table with the lesion's mean CT density (HU), for Choi's criterion.
+CT_HU_MEAN_COLUMN = "ct_hu_mean"
+
+
+def lesion_ct_hu_mean(
+    labels: sitk.Image, ct_on_pet: sitk.Image | None, *, lesion_ids=None
+) -> np.ndarray:
+    """Mean CT density (HU) inside each lesion, from the CT resampled on the PET grid.
+
+    ``ct_hu_mean`` = mean HU over the lesion's voxels of ``ct_on_pet``
+    (``results/images/{p}/{t}/anatomy/ct_on_pet.nii.gz``: the CT linearly resampled onto the
+    PET grid), the PET-defined lesion's CT density used by Choi's criterion (STUDY.md
+    section 2).  Voxels outside the CT's field of view hold the fill value of that image
+    (-1000 HU, air) and are averaged like any other: a lesion cut by the CT's edge gets a
+    density biased towards air.
+
+    Parameters
+    ----------
+    labels : SimpleITK.Image
+        Lesion label map on the PET grid, 0 = background, lesions 1..N; array (z, y, x).
+    ct_on_pet : SimpleITK.Image or None
+        CT on the same grid (HU); None for a scan without CT, which gives NaN for every
+        lesion.
+    lesion_ids : array-like of int, optional
+        Lesions to report, in this order; default the labels present in ``labels``, ascending
+        (the row order of :func:`lesion_features`).  An id absent from ``labels`` gives NaN.
+
+    Returns
+    -------
+    numpy.ndarray of float, shape (n_lesions,)
+        Mean HU per lesion.
+    """
+    lesion_zyx = sitk.GetArrayViewFromImage(labels).astype(np.int64).ravel()
+    if lesion_ids is None:
+        lesion_ids = np.unique(lesion_zyx[lesion_zyx > 0])
+    ids = np.asarray(lesion_ids, dtype=np.int64).reshape(-1)
+    if ct_on_pet is None:
+        return np.full(ids.shape, np.nan)
+    check_same_grid(ct_on_pet, labels, what="CT on the PET grid")
+    hu = sitk.GetArrayViewFromImage(ct_on_pet).astype(np.float64).ravel()
+    length = max(int(lesion_zyx.max(initial=0)), int(ids.max(initial=0))) + 1
+    sums = np.bincount(lesion_zyx, weights=hu, minlength=length)
+    counts = np.bincount(lesion_zyx, minlength=length)
+    out = np.full(ids.shape, np.nan)
+    present = (ids > 0) & (counts[ids] > 0)
+    out[present] = sums[ids[present]] / counts[ids[present]]
+    return out

@@ -187,3 +187,147 @@ def parse_covariates(values: Iterable) -> tuple[list[str], list[str]]:
         if note and note not in notes:
             notes.append(note)
     return names, notes
+
+
+# --- Response criteria (netpet.stats.criteria, netpet.stats.criteria_outcomes) -------------------
+
+#: Scans-table column: SUL per SUVbw of the scan (Janmahasatian lean body mass / body weight,
+#: from suv.json), NaN when height or sex is missing.  SULpeak = SUVbw peak x this.
+SUL_PER_SUVBW_COLUMN = "sul_per_suvbw"
+
+#: Scans-table column (optional): the scan's SUV of its ``suv_type`` per SUVbw (suv.json).
+SUV_PER_SUVBW_COLUMN = "suv_per_suvbw"
+
+#: Table of new lesions per follow-up (from the lesion tracks): its count column.
+N_NEW_COLUMN = "n_new"
+
+#: Response criteria with classes CR/PR/SD/PD (for PERCIST and EORTC they stand for the
+#: metabolic CMR/PMR/SMD/PMD), one column each in ``criteria.tsv``.
+RESPONSE_CRITERIA = ("percist", "eortc", "sst_tv", "sstr_density", "recist", "choi")
+
+#: Column of ``criteria.tsv``: "yes"/"no" early SST-TV reduction.
+EARLY_SST_TV_COLUMN = "early_sst_tv_reduction"
+
+#: Response classes, best first, and those counted as objective response.
+RESPONSE_CLASSES = ("CR", "PR", "SD", "PD")
+RESPONDER_CLASSES = ("CR", "PR")
+
+#: Columns of :func:`netpet.stats.criteria.response_criteria` (``criteria.tsv``), in order:
+#: the classes, then the values they were decided on, then the note.
+CRITERIA_COLUMNS = (
+    "patient_id",
+    "timepoint",
+    "percist",
+    "eortc",
+    "sst_tv",
+    EARLY_SST_TV_COLUMN,
+    "sstr_density",
+    "recist",
+    "choi",
+    "lesion_count_baseline",
+    "lesion_count_followup",
+    N_NEW_COLUMN,
+    "percist_quantity",
+    "percist_baseline",
+    "percist_followup",
+    "percist_change_pct",
+    "percist_change_abs",
+    "eortc_baseline",
+    "eortc_followup",
+    "eortc_change_pct",
+    "sst_tv_baseline_ml",
+    "sst_tv_followup_ml",
+    "sst_tv_change_pct",
+    "sstr_density_parameter",
+    "sstr_density_baseline",
+    "sstr_density_followup",
+    "sstr_density_change_pct",
+    "recist_baseline_mm",
+    "recist_followup_mm",
+    "recist_nadir_mm",
+    "recist_change_pct",
+    "recist_change_nadir_pct",
+    "recist_change_nadir_mm",
+    "choi_density_source",
+    "choi_density_baseline_hu",
+    "choi_density_followup_hu",
+    "choi_density_change_pct",
+    "note",
+)
+
+
+def recist_sum_column(timepoint: str) -> str:
+    """Clinical column of the RECIST 1.1 sum of target-lesion diameters (mm) at a time point.
+
+    e.g. ``recist_sum_mm_basal``; Choi's size criterion uses the same sums.
+    """
+    return f"recist_sum_mm_{timepoint}"
+
+
+def choi_hu_column(timepoint: str) -> str:
+    """Clinical column of the tumour CT density for Choi (mean HU) at a time point.
+
+    e.g. ``choi_hu_basal``.
+    """
+    return f"choi_hu_{timepoint}"
+
+
+def pfs_rate_column(months: float) -> str:
+    """Column of the Kaplan-Meier PFS rate at ``months``, e.g. ``pfs_rate_11m``."""
+    return f"pfs_rate_{months:g}m"
+
+
+def _pfs_rate_columns(pfs_rate_months: Iterable[float]) -> tuple[str, ...]:
+    return tuple(
+        f"{pfs_rate_column(m)}{suffix}"
+        for m in pfs_rate_months
+        for suffix in ("", "_ci_low", "_ci_high")
+    )
+
+
+def criteria_outcome_columns(pfs_rate_months: Iterable[float]) -> tuple[str, ...]:
+    """Columns of :func:`netpet.stats.criteria_outcomes.criteria_outcomes`, in order.
+
+    One row per criterion and follow-up; one rate with its CI per time of ``pfs_rate_months``.
+    """
+    return (
+        "criterion",
+        "timepoint",
+        "n",
+        "n_cr",
+        "n_pr",
+        "n_sd",
+        "n_pd",
+        "n_responders",
+        "orr",
+        "orr_ci_low",
+        "orr_ci_high",
+        "events",
+        *_pfs_rate_columns(pfs_rate_months),
+        "groups",
+        "logrank_p",
+        "logrank_p_classes",
+        "hr",
+        "hr_ci_low",
+        "hr_ci_high",
+        "hr_p",
+        "hr_method",
+        "concordance",
+        "note",
+    )
+
+
+def criteria_km_columns(pfs_rate_months: Iterable[float]) -> tuple[str, ...]:
+    """Columns of :func:`netpet.stats.criteria_outcomes.criteria_km_table`, in order."""
+    return (
+        "criterion",
+        "timepoint",
+        "group",
+        "n",
+        "events",
+        "median_pfs",
+        "median_pfs_ci_low",
+        "median_pfs_ci_high",
+        *_pfs_rate_columns(pfs_rate_months),
+        "note",
+    )

@@ -20,13 +20,19 @@ import SimpleITK as sitk
 from netpet import labels
 from netpet.errors import InputError
 from netpet.imaging import dicom
-from netpet.imaging.features import lesion_features, scan_features
+from netpet.imaging.features import (
+    CT_HU_MEAN_COLUMN,
+    lesion_ct_hu_mean,
+    lesion_features,
+    scan_features,
+)
 from netpet.imaging.grid import resample_labels_to
+from netpet.imaging.krenning import KRENNING_COLUMN, KrenningSettings, krenning_scores
 from netpet.imaging.organs import LiverReference, organ_uptake, place_liver_reference
 from netpet.imaging.segment import SegmentationSettings, segment_tumours
 from netpet.imaging.segment.imported import read_tumour_mask, relabel_by_suvmax
 from netpet.io import write_image, write_json, write_tsv
-from netpet.stats.columns import SUV_TYPE_COLUMN
+from netpet.stats.columns import SUV_PER_SUVBW_COLUMN, SUV_TYPE_COLUMN
 from netpet.steps.ingest import ANATOMY_FILES, ANATOMY_RECORD
 
 log = logging.getLogger(__name__)
@@ -394,8 +400,16 @@ def features_step(
     lesions_out: str | os.PathLike,
     scan_out: str | os.PathLike,
     suv_provenance_path: str | os.PathLike | None = None,
+    anatomy_dir: str | os.PathLike | None = None,
+    krenning_settings: dict | None = None,
 ) -> None:
     """Per-lesion and per-scan PET parameters of one scan (see :mod:`netpet.imaging.features`).
+
+    Lesions also get their modified Krenning score (:mod:`netpet.imaging.krenning`, settings
+    from ``krenning_settings``) and, when ``anatomy_dir`` holds a CT on the PET grid, their
+    mean CT density (``ct_hu_mean``, for Choi's criterion).  The scan row records the body
+    size used for SUV (``weight_kg``, ``height_m``) and ``suv_per_suvbw``, from which SUL
+    values can be derived.
 
     Both tables start with ``patient_id``, ``timepoint``; the scan row also records the
     segmentation method and its parameters (JSON) so every number says how it was made, and
@@ -409,6 +423,19 @@ def features_step(
     organ_record = json.loads(Path(liver_json_path).read_text())
     spleen = organ_record["spleen"]
     lesions = lesion_features(suv, lesion_labels, organ_labels=organs)
+    ct_on_pet = None
+    if anatomy_dir is not None and (Path(anatomy_dir) / ANATOMY_FILES["ct"][1]).is_file():
+        ct_on_pet = _read(Path(anatomy_dir) / ANATOMY_FILES["ct"][1])
+    lesions[CT_HU_MEAN_COLUMN] = lesion_ct_hu_mean(
+        lesion_labels, ct_on_pet, lesion_ids=lesions["lesion_id"]
+    )
+    lesions[KRENNING_COLUMN], krenning_note = krenning_scores(
+        lesions,
+        liver_suvmean=liver.suvmean if liver is not None else None,
+        liver_suvsd=liver.suvsd if liver is not None else None,
+        spleen_suvmean=spleen["suvmean"],
+        settings=KrenningSettings.from_config(krenning_settings),
+    )
     notes = []
     if lesions.empty:
         notes.append("no lesion segmented")
@@ -416,9 +443,17 @@ def features_step(
         notes.append(organ_record.get("note", "no liver reference: TLR not computed"))
     elif not spleen.get("n_voxels"):
         notes.append("no spleen label: TSR not computed")
-    suv_type = "bw"
+    suv_type, body = "bw", {}
     if suv_provenance_path is not None:
-        suv_type = json.loads(Path(suv_provenance_path).read_text())["pet"]["suv_type"]
+        provenance = json.loads(Path(suv_provenance_path).read_text())
+        suv_type = provenance["pet"]["suv_type"]
+        body = {
+            "weight_kg": provenance["pet"]["weight_kg"],
+            "height_m": provenance["pet"].get("height_m"),
+            SUV_PER_SUVBW_COLUMN: provenance["suv_per_suvbw"],
+        }
+    if krenning_note and not lesions.empty:
+        notes.append(krenning_note)
     lesions.insert(0, SUV_TYPE_COLUMN, suv_type)
     lesions.insert(0, "timepoint", timepoint)
     lesions.insert(0, "patient_id", patient_id)
@@ -430,6 +465,7 @@ def features_step(
         "segmentation_parameters": json.dumps(seg_settings, sort_keys=True, default=str),
         SUV_TYPE_COLUMN: suv_type,
         **scan_features(lesions, liver, spleen_suvmean=spleen["suvmean"]),
+        **body,
         "notes": "; ".join(notes),
     }
     write_tsv(lesions_out, lesions)
@@ -504,3 +540,125 @@ def qc_step(
         suv_max=suv_max,
         warnings=warnings,
     )
+
+
+def scan_analysis(
+    *,
+    patient_id: str,
+    timepoint: str,
+    pet_suv_path: str | os.PathLike,
+    anatomy_dir: str | os.PathLike,
+    suv_provenance_path: str | os.PathLike,
+    organ_labels_path: str | os.PathLike | None,
+    organ_labels_origin: str | None,
+    check_organ_labels: bool,
+    liver_reference_settings: dict,
+    organ_checks: dict,
+    segmentation_settings: dict,
+    outputs: dict,
+    radiomics_settings: dict,
+    qc_suv_max: float,
+    krenning_settings: dict | None = None,
+    tumour_mask_path: str | os.PathLike | None = None,
+    pet_slices_path: str | os.PathLike | None = None,
+    uid_salt_path: str | os.PathLike | None = None,
+    radiomics_params_path: str | os.PathLike | None = None,
+) -> None:
+    """Every per-scan step after the conversion, in one process (one workflow job).
+
+    Organs and liver reference (:func:`organs_step`), segmentation (:func:`segment_step`),
+    features (:func:`features_step`), radiomics when ``outputs`` names a ``radiomics`` file
+    (:func:`radiomics_step`) and the QC picture (:func:`qc_step`).  ``outputs`` maps the
+    workflow's output names (organs, liver_json, liver_mask, labels, info, dicom_seg,
+    uid_map, lesions, scan, radiomics, qc) to paths.  The seconds of each step go to the log.
+    """
+    import time
+
+    scan = {"patient_id": patient_id, "timepoint": timepoint, "pet_suv_path": pet_suv_path}
+    suv = {"suv_provenance_path": suv_provenance_path}
+    organs = {
+        "organs_path": outputs["organs"],
+        "liver_json_path": outputs["liver_json"],
+        "liver_mask_path": outputs["liver_mask"],
+    }
+    steps = [
+        (
+            "organs",
+            organs_step,
+            {
+                **suv,
+                "anatomy_dir": anatomy_dir,
+                "organ_labels_path": organ_labels_path,
+                "organ_labels_origin": organ_labels_origin,
+                "check_organ_labels": check_organ_labels,
+                "liver_reference_settings": liver_reference_settings,
+                "checks": organ_checks,
+                "organs_out": outputs["organs"],
+                "liver_json_out": outputs["liver_json"],
+                "liver_mask_out": outputs["liver_mask"],
+            },
+        ),
+        (
+            "segment",
+            segment_step,
+            {
+                **suv,
+                **organs,
+                "tumour_mask_path": tumour_mask_path,
+                "settings": segmentation_settings,
+                "labels_out": outputs["labels"],
+                "info_out": outputs["info"],
+                "dicom_seg_out": outputs.get("dicom_seg"),
+                "pet_slices_path": pet_slices_path,
+                "uid_salt_path": uid_salt_path,
+                "uid_map_out": outputs.get("uid_map"),
+            },
+        ),
+        (
+            "features",
+            features_step,
+            {
+                **suv,
+                **organs,
+                "labels_path": outputs["labels"],
+                "segmentation_info_path": outputs["info"],
+                "lesions_out": outputs["lesions"],
+                "scan_out": outputs["scan"],
+                "anatomy_dir": anatomy_dir,
+                "krenning_settings": krenning_settings,
+            },
+        ),
+    ]
+    if outputs.get("radiomics"):
+        steps.append(
+            (
+                "radiomics",
+                radiomics_step,
+                {
+                    "labels_path": outputs["labels"],
+                    "params_path": radiomics_params_path,
+                    "min_volume_ml": radiomics_settings["min_volume_ml"],
+                    "per_lesion": radiomics_settings["per_lesion"],
+                    "out": outputs["radiomics"],
+                },
+            )
+        )
+    steps.append(
+        (
+            "qc",
+            qc_step,
+            {
+                **suv,
+                "liver_json_path": outputs["liver_json"],
+                "liver_mask_path": outputs["liver_mask"],
+                "labels_path": outputs["labels"],
+                "segmentation_info_path": outputs["info"],
+                "suv_max": qc_suv_max,
+                "out": outputs["qc"],
+            },
+        )
+    )
+    for name, step, arguments in steps:
+        start = time.perf_counter()
+        step(**scan, **arguments)
+        log.info("%s: %.2f s", name, time.perf_counter() - start)
