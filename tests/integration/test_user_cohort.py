@@ -260,7 +260,9 @@ def test_organ_map_of_another_time_point_stops_that_scan(cohort, tmp_path):
     target = f"results/organs/{moved.patient_id}/{moved.timepoint}/liver_reference.json"
     result = snakemake(workdir, "--cores", "2", target)
     assert result.returncode != 0
-    log = (workdir / f"results/logs/scan_analysis/{moved.patient_id}_{moved.timepoint}.log").read_text()
+    log = (
+        workdir / f"results/logs/scan_analysis/{moved.patient_id}_{moved.timepoint}.log"
+    ).read_text()
     assert "basal_organs.nii.gz" in log and "best when the map is moved by" in log
     assert not (workdir / target).exists()
 

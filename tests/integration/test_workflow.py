@@ -1,18 +1,34 @@
 """The whole workflow through Snakemake on a tiny synthetic cohort.
 
-One run (module-scoped fixture) on the ``tiny`` preset; the tests then check its outputs
-against the cohort's ground truth and the privacy rule.
+One run (module-scoped fixture) of the three-time-point configuration
+(``config/longitudinal.yaml``: basal, interim, end of treatment; splits, new lesions that
+resolve, body shifts) on the ``tiny`` preset; the tests then check its outputs against the
+cohort's ground truth and the privacy rule.
 """
 
+import json
+
+import numpy as np
 import pandas as pd
 import pytest
 import SimpleITK as sitk
-from workflow_runs import prepare, snakemake
+import yaml
+from workflow_runs import ROOT, prepare, snakemake
 
 pytestmark = pytest.mark.integration
 
+LONGITUDINAL = yaml.safe_load((ROOT / "config/longitudinal.yaml").read_text())
+TIMEPOINTS = ["basal", "interim", "end_of_treatment"]
 TINY = {
-    "synthetic": {"enabled": True, "preset": "tiny", "n_patients": 4, "n_men": 2},
+    "timepoints": LONGITUDINAL["timepoints"],
+    "synthetic": {
+        **LONGITUDINAL["synthetic"],
+        "name": "tiny",
+        "preset": "tiny",
+        "n_patients": 4,
+        "n_men": 2,
+        "n_progressions": None,
+    },
     "stats": {"n_permutations": 1000, "bootstrap_resamples": 50},
 }
 
@@ -29,7 +45,7 @@ def run(tmp_path_factory):
 def test_every_scan_has_features(run):
     scans = pd.read_csv(run / "results/features/scans.tsv", sep="\t")
     samples = pd.read_csv(run / "resources/synthetic/tiny/samples.tsv", sep="\t")
-    assert len(scans) == len(samples) == 8
+    assert len(scans) == len(samples) == 4 * len(TIMEPOINTS)
     assert set(scans["segmentation_method"]) == {"percent_max"}
     lesions = pd.read_csv(run / "results/features/lesions.tsv", sep="\t")
     per_scan = lesions.groupby(["patient_id", "timepoint"])["volume_ml"].sum()
@@ -114,6 +130,57 @@ def test_no_source_uid_reaches_results(run):
             data = path.read_bytes()
             leaks += [(str(path), uid) for uid in uids if uid in data]
     assert not leaks, leaks[:10]
+
+
+def test_tracks_follow_the_true_lesions_over_three_scans(run):
+    tracks = pd.read_csv(run / "results/longitudinal/tracks.tsv", sep="\t")
+    assert set(tracks["timepoint"]) == set(TIMEPOINTS)
+    accuracy = pd.read_csv(run / "results/validation/track_accuracy.tsv", sep="\t")
+    value = accuracy.set_index("metric")["value"]
+    assert value["track_continuity_ge_1ml"] >= 0.9
+    assert value["measured_tracks_swapped"] == 0
+    heterogeneity = pd.read_csv(run / "results/longitudinal/patients.tsv", sep="\t")
+    assert len(heterogeneity) == 4 * (len(TIMEPOINTS) - 1)
+    patients = pd.read_csv(run / "results/stats/patients.tsv", sep="\t")
+    assert {"heterogeneous_interim", "n_new_end_of_treatment"} <= set(patients.columns)
+    criteria = pd.read_csv(run / "results/stats/criteria.tsv", sep="\t")
+    assert len(criteria) == 4 * (len(TIMEPOINTS) - 1)
+    assert criteria["sst_tv"].isin(["CR", "PR", "SD", "PD"]).all()
+    lesions = pd.read_csv(run / "results/features/lesions.tsv", sep="\t")
+    assert lesions["krenning_score"].between(1, 4).all()
+    for patient in ("NET001", "NET004"):
+        assert (run / f"results/figures/tracks/{patient}.png").stat().st_size > 10_000
+        assert (run / f"results/figures/lesion_mip/{patient}.png").stat().st_size > 10_000
+
+
+def test_registration_recovers_the_true_body_shift(run):
+    truth = pd.read_csv(run / "resources/synthetic/tiny/truth/scans.tsv", sep="\t")
+    truth = truth.set_index(["patient_id", "timepoint"])
+    errors_mm = []
+    for (patient, timepoint), row in truth.iterrows():
+        if timepoint == "basal":
+            continue
+        record = run / f"results/longitudinal/registration/{patient}/{timepoint}/registration.json"
+        found = np.asarray(json.loads(record.read_text())["translation_mm"])
+        shift = row[["shift_x_mm", "shift_y_mm", "shift_z_mm"]].to_numpy(float)
+        errors_mm.append(np.abs(found - shift).max())
+    assert len(errors_mm) == 8
+    assert max(errors_mm) < 3.0, errors_mm  # 6 mm PET voxels
+
+
+def test_scan_intervals_but_no_dates_reach_results(run):
+    times = pd.read_csv(run / "results/longitudinal/scan_times.tsv", sep="\t")
+    truth = pd.read_csv(run / "resources/synthetic/tiny/truth/scans.tsv", sep="\t")
+    merged = times.merge(truth, on=["patient_id", "timepoint"])
+    assert len(merged) == 12
+    # Whole days apart in the truth; the scan reference times differ by the uptake jitter.
+    assert (merged["days_from_baseline"] - merged["days_from_basal"]).abs().max() < 1.0
+    assert list(times.columns) == [
+        "patient_id",
+        "timepoint",
+        "days_from_baseline",
+        "months_from_baseline",
+    ]
 
 
 def test_report_builds(run):

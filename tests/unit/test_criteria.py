@@ -343,8 +343,16 @@ def test_recist_and_choi_without_clinical_columns_are_empty_with_a_note():
         a = run(rows, clinical=clinical).loc["A"]
         assert pd.isna(a.recist) and pd.isna(a.choi)
         assert why in a.note
-        assert "choi: no size" in a.note and "and no density" in a.note
+        assert "choi: no size" in a.note and "not evaluable" in a.note
         assert a.percist == "SD"  # the PET criteria are unaffected
+
+
+def test_lesions_new_on_pet_do_not_make_recist_or_choi_progression_without_ct_sums():
+    rows = recist_rows(["A"])
+    new = pd.DataFrame({"patient_id": ["A"], "timepoint": ["interim"], "n_new": [2]})
+    a = run(rows, new_lesions=new, clinical=pd.DataFrame({"patient_id": ["A"]})).loc["A"]
+    assert pd.isna(a.recist) and pd.isna(a.choi)
+    assert a.eortc == "PD" and a.sst_tv == "PD"  # PET criteria: new lesions are progression
 
 
 def choi_case(size, hu, **kwargs):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -18,7 +19,12 @@ from pet_dicom_fixtures import (
     write_dicomdir_like,
     write_series,
 )
-from pydicom.uid import JPEGLSLossless, RLELossless
+from pydicom.uid import (
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    JPEGLSLossless,
+    RLELossless,
+)
 
 from netpet.errors import InputError
 from netpet.imaging import dicom
@@ -454,18 +460,153 @@ def test_read_pet_suv_values_and_oblique_geometry(tmp_path):
 
 
 def test_read_pet_suv_reads_each_file_once(tmp_path, monkeypatch):
-    _series(tmp_path)
-    info = dicom.find_series([tmp_path])[0]
+    # Scan and read together parse each header once: the scan keeps the headers and where the
+    # pixel data start, so reading the image parses no header again.
+    write_series(tmp_path, pixels=stored(), header=pet_header())
     calls = []
     original = pydicom.dcmread
 
     def counting(path, *args, **kwargs):
-        calls.append(str(path))
+        calls.append(str(getattr(path, "name", path)))
         return original(path, *args, **kwargs)
 
     monkeypatch.setattr(dicom.pydicom, "dcmread", counting)
-    dicom.read_pet_suv(info, source="P01/basal")
+    info = dicom.find_series([tmp_path])[0]
+    n_scan_calls = len(calls)
+    image, _ = dicom.read_pet_suv(info, source="P01/basal")
     assert sorted(calls) == sorted(str(p) for p in info.files)
+    assert n_scan_calls == len(calls) == 4
+    # The values are those of the header-less reading: (stored * 1 + 0) * 8e-4 g/Bq.
+    np.testing.assert_allclose(sitk.GetArrayFromImage(image), stored() * 8e-4, rtol=1e-6)
+
+
+# Hand-made stored values (2 x 3) and what pydicom's pixel_array means by them.
+RAW_16 = [0xF001, 0x0FFF, 0x1234, 0x0000, 0xFFFF, 0x8000]
+
+
+@pytest.mark.parametrize(
+    ("bits_allocated", "bits_stored", "signed", "raw", "expected"),
+    [
+        # 12 of 16 bits stored: the 4 high bits are ignored (unsigned) ...
+        (16, 12, 0, RAW_16, [1, 4095, 0x234, 0, 4095, 0]),
+        # ... or ignored and the 12-bit value sign-extended (signed).
+        (16, 12, 1, RAW_16, [1, -1, 0x234, 0, -1, 0]),
+        (16, 16, 0, RAW_16, RAW_16),
+        (16, 16, 1, RAW_16, [-4095, 4095, 0x1234, 0, -1, -32768]),
+        (8, 8, 0, [0, 1, 255, 128, 7, 9], [0, 1, 255, 128, 7, 9]),
+        (8, 8, 1, [0, 1, 255, 128, 7, 9], [0, 1, -1, -128, 7, 9]),
+        (
+            32,
+            32,
+            1,
+            [2**31, 2**31 - 1, 2**32 - 1, 0, 5, 70000],
+            [-(2**31), 2**31 - 1, -1, 0, 5, 70000],
+        ),
+    ],
+    ids=["u12of16", "s12of16", "u16", "s16", "u8", "s8", "s32"],
+)
+@pytest.mark.parametrize("syntax", [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
+def test_stored_pixels_read_from_the_file_as_pydicom_decodes_them(
+    tmp_path, bits_allocated, bits_stored, signed, raw, expected, syntax
+):
+    dtype = np.dtype(f"<u{bits_allocated // 8}")
+
+    def formats(ds, k):
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit = bits_allocated, bits_stored, bits_stored - 1
+        ds.PixelRepresentation = signed
+        ds.PixelData = np.asarray(raw, dtype=dtype).tobytes()
+
+    _, (path,) = write_series(
+        tmp_path, pixels=np.zeros((1, 2, 3), np.int16), modality="CT", per_slice=formats
+    )
+    if syntax == ImplicitVRLittleEndian:
+        ds = pydicom.dcmread(path)
+        ds.file_meta.TransferSyntaxUID = syntax
+        ds.save_as(path, enforce_file_format=True)
+    (header,) = dicom.find_series([tmp_path])[0].slices
+    pixels = dicom._stored_pixels(header)
+    assert pixels is not None, "uncompressed little endian is read without pydicom"
+    reference = pydicom.dcmread(path).pixel_array
+    assert pixels.dtype == reference.dtype
+    np.testing.assert_array_equal(pixels, np.reshape(expected, (2, 3)))
+    np.testing.assert_array_equal(pixels, reference)
+
+
+def test_odd_length_8_bit_pixels_and_compressed_files_are_read(tmp_path):
+    # 3 x 3 x 8 bits: 9 bytes padded to 10 in the file; the pad byte is not a pixel.
+    def eight_bits(ds, k):
+        ds.BitsAllocated = ds.BitsStored = 8
+        ds.HighBit, ds.PixelRepresentation = 7, 0
+        ds.PixelData = bytes(range(10 * k, 10 * k + 9)) + b"\x00"
+
+    write_series(
+        tmp_path / "odd", pixels=np.zeros((2, 3, 3), np.int16), modality="CT", per_slice=eight_bits
+    )
+    ct = dicom.read_ct(dicom.find_series([tmp_path / "odd"])[0])
+    expected = np.array([np.arange(9).reshape(3, 3), 10 + np.arange(9).reshape(3, 3)])
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(ct), expected)
+    # RLE: not read from the file directly; pydicom decodes it (the same values).
+    _, paths = write_series(tmp_path / "rle", pixels=stored(), header=pet_header())
+    for path in paths:
+        ds = pydicom.dcmread(path)
+        ds.compress(RLELossless)
+        ds.save_as(path, enforce_file_format=True)
+    info = dicom.find_series([tmp_path / "rle"])[0]
+    assert dicom._stored_pixels(info.slices[0]) is None
+    image, _ = dicom.read_pet_suv(info, source="rle")
+    np.testing.assert_allclose(sitk.GetArrayFromImage(image), stored() * 8e-4, rtol=1e-6)
+
+
+def test_file_changed_after_the_scan_is_an_error(tmp_path):
+    _, paths = write_series(tmp_path, pixels=stored(), header=pet_header())
+    info = dicom.find_series([tmp_path])[0]
+    stat = paths[2].stat()
+    os.utime(paths[2], ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    with pytest.raises(InputError, match=r"slice_002\.dcm: changed on disk since the folder scan"):
+        dicom.read_pet_suv(info, source="P01/basal")
+
+
+def test_ct_rescale_int16_only_when_every_slice_is_exact(tmp_path):
+    # Unsigned stored values (33000 > int16) + intercept -1024: int16 HU.  One slice with slope
+    # 0.5: float32 for all slices, the exact ones unchanged.
+    hu_stored = np.array([[[0, 1024, 33000]], [[1, 2, 3]]], dtype=np.uint16)
+
+    def unsigned(ds, k):
+        ds.PixelRepresentation = 0
+        ds.PixelData = hu_stored[k].tobytes()
+
+    write_series(
+        tmp_path / "int",
+        pixels=np.zeros((2, 1, 3), np.int16),
+        modality="CT",
+        per_slice=unsigned,
+        intercepts=[-1024.0, -1024.0],
+    )
+    ct = dicom.read_ct(dicom.find_series([tmp_path / "int"])[0])
+    assert ct.GetPixelID() == sitk.sitkInt16
+    np.testing.assert_array_equal(
+        sitk.GetArrayFromImage(ct), [[[-1024, 0, 33000 - 1024]], [[-1023, -1022, -1021]]]
+    )
+    write_series(
+        tmp_path / "float",
+        pixels=np.zeros((2, 1, 3), np.int16),
+        modality="CT",
+        per_slice=unsigned,
+        slopes=[1.0, 0.5],
+        intercepts=[-1024.0, -1024.0],
+    )
+    ct = dicom.read_ct(dicom.find_series([tmp_path / "float"])[0])
+    assert ct.GetPixelID() == sitk.sitkFloat32
+    np.testing.assert_array_equal(
+        sitk.GetArrayFromImage(ct), [[[-1024, 0, 33000 - 1024]], [[-1023.5, -1023, -1022.5]]]
+    )
+    # Stored 33000 with intercept 0 does not fit int16: float32.
+    write_series(
+        tmp_path / "wide", pixels=np.zeros((2, 1, 3), np.int16), modality="CT", per_slice=unsigned
+    )
+    ct = dicom.read_ct(dicom.find_series([tmp_path / "wide"])[0])
+    assert ct.GetPixelID() == sitk.sitkFloat32
+    assert sitk.GetArrayFromImage(ct)[0, 0, 2] == 33000
 
 
 def test_read_pet_suv_applies_overrides_and_reports_missing_weight(tmp_path):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime as dt
 import json
 import math
 
@@ -99,6 +100,19 @@ def test_dicom_time_parsing_variants():
     assert suv.parse_time("103000.5").microsecond == 500000
     stamp = suv.parse_datetime("20250102003000.000000+0100")
     assert (stamp.day, stamp.hour, stamp.minute) == (2, 0, 30)
+
+
+def test_dicom_date_time_parsing_is_cached_but_errors_are_raised_every_time():
+    # Parsed values are cached per text (every slice repeats them); bad texts raise each time.
+    assert suv.parse_date("2025.01.02") == suv.parse_date("20250102") == dt.date(2025, 1, 2)
+    assert suv.parse_time(" 083005.25 ") == dt.time(8, 30, 5, 250000)
+    for _ in range(2):
+        with pytest.raises(ValueError, match=r"not a DICOM time: '8h30'"):
+            suv.parse_time("8h30")
+        with pytest.raises(ValueError, match=r"hour must be in 0\.\.23"):
+            suv.parse_time("2530")
+        with pytest.raises(ValueError, match="does not match format"):
+            suv.parse_date("2025x302")
 
 
 # --- SUV factors: activity images ------------------------------------------------------------

@@ -6,6 +6,7 @@ import datetime as dt
 import fnmatch
 import hashlib
 import itertools
+import json
 import math
 from collections import defaultdict
 from pathlib import Path
@@ -36,7 +37,8 @@ from netpet.synthetic.anatomy_file import (
     read_anatomy_file,
 )
 from netpet.synthetic.cohort import patient_plan
-from netpet.synthetic.lesions import response_category
+from netpet.synthetic.generate import body_shifts
+from netpet.synthetic.lesions import SPLIT_KEEP_FRACTION, response_category
 from netpet.synthetic.outcomes import draw_outcomes, linear_predictor
 
 REL_OUT = Path("resources/synthetic/tiny")
@@ -412,6 +414,9 @@ def test_outcome_model_recovers_the_configured_hazard_ratios():
         ({"pet": {"matrix": 8}}, "pet.matrix"),
         ({"n_progressions": 25}, "n_progressions"),
         ({"age_median": 56.3}, "age_median"),
+        ({"split_probability": 1.5}, "split_probability"),
+        ({"new_lesion_resolve_probability": -0.1}, "new_lesion_resolve_probability"),
+        ({"distinct_body_shifts": "yes"}, "distinct_body_shifts"),
     ],
 )
 def test_bad_settings_raise_input_error_naming_the_key(bad, key):
@@ -658,3 +663,292 @@ def test_anatomy_file_ships_with_the_package():
     patterns = pyproject["tool"]["setuptools"]["package-data"]["netpet.synthetic"]
     assert any(fnmatch.fnmatch(ANATOMY_FILE.name, p) for p in patterns)
     assert read_anatomy_file(ANATOMY_FILE, tissues=tuple(TISSUES)).version == ANATOMY_VERSION
+
+
+# --- Three time points: the truth of lesion tracking -----------------------------------------
+
+THREE = ["basal", "interim", "end_of_treatment"]
+TRACKING = {
+    "preset": "tiny",
+    "name": "tracking",
+    "timepoints": THREE,
+    "n_patients": 2,
+    "n_men": 1,
+    "seed": 9,  # a seed whose two patients show a split, a transient new lesion, a loss
+    "split_probability": 0.5,
+    "new_lesion_resolve_probability": 1.0,
+    "distinct_body_shifts": True,
+}
+EVENT_KEYS = ("split_probability", "new_lesion_resolve_probability", "distinct_body_shifts")
+
+
+@pytest.fixture(scope="module")
+def tracking(tmp_path_factory):
+    """The two-patient, three-scan tiny cohort with splits and resolving new lesions."""
+    root = tmp_path_factory.mktemp("tracking") / "tracking"
+    generate_cohort(root, settings=TRACKING, workers=1)
+    lesions = pd.read_csv(root / "truth/lesions.tsv", sep="\t")
+    scans = pd.read_csv(root / "truth/scans.tsv", sep="\t")
+    return root, lesions, scans
+
+
+def _labels(root: Path, pid: str, tp: str) -> np.ndarray:
+    path = root / "truth/lesion_labels" / pid / f"{tp}.nii.gz"
+    return sitk.GetArrayFromImage(sitk.ReadImage(str(path)))
+
+
+def _shift_vox(scan) -> np.ndarray:
+    """The scan's body shift in tiny-preset PET voxels (6 mm), (z, y, x)."""
+    shift = np.array([scan.shift_z_mm, scan.shift_y_mm, scan.shift_x_mm]) / 6.0
+    assert np.array_equal(shift, np.round(shift))
+    return shift.astype(int)
+
+
+def _masks_in_baseline_frame(root, pid, lid, rows, scans) -> dict[str, np.ndarray]:
+    """Label-map voxels of lesion ``lid`` at each scan showing it, body shift undone."""
+    masks = {}
+    for tp in rows.index[rows.n_voxels > 0]:
+        mask = _labels(root, pid, tp) == lid
+        assert mask.sum() == rows.at[tp, "n_voxels"]
+        masks[tp] = np.roll(mask, -_shift_vox(scans.loc[(pid, tp)]), axis=(0, 1, 2))
+    return masks
+
+
+def _split_times(lesions: pd.DataFrame) -> dict[tuple[str, int], str]:
+    """Per (patient, parent lesion_id), the scan at which its child split off."""
+    splits = lesions[lesions.status == "split"]
+    return {
+        (row.patient_id, int(row.parent_lesion_id)): row.timepoint for row in splits.itertuples()
+    }
+
+
+def test_tracking_lesion_ids_follow_the_same_object_across_scans(tracking):
+    root, lesions, scans = tracking
+    scans = scans.set_index(["patient_id", "timepoint"])
+    split_at = _split_times(lesions)
+    for (pid, lid), rows in lesions.groupby(["patient_id", "lesion_id"]):
+        rows = rows.set_index("timepoint")
+        # Rows from the first appearance on, in scan order, every later scan included.
+        assert list(rows.index) == THREE[THREE.index(rows.index[0]) :]
+        # The lesion sits still in the body: its centre moves with the body shift only.
+        first = rows.index[0]
+        for tp in rows.index:
+            for axis in "xyz":
+                moved = rows.at[tp, f"centre_{axis}_mm"] - rows.at[first, f"centre_{axis}_mm"]
+                shift = (
+                    scans.at[(pid, tp), f"shift_{axis}_mm"]
+                    - scans.at[(pid, first), f"shift_{axis}_mm"]
+                )
+                assert moved == pytest.approx(shift, abs=1e-6)
+        # Label maps: the object is scaled about a fixed centre and star-shaped about it, so
+        # once the body shift is undone the smaller voxel set lies inside the larger one (a
+        # parent from its split on: before, its extent also holds the child part).
+        masks = _masks_in_baseline_frame(root, pid, lid, rows, scans)
+        if (pid, lid) in split_at:
+            first_own = THREE.index(split_at[(pid, lid)])
+            masks = {tp: m for tp, m in masks.items() if THREE.index(tp) >= first_own}
+        for a, b in itertools.combinations(masks, 2):
+            both = (masks[a] & masks[b]).sum()
+            assert both == min(masks[a].sum(), masks[b].sum()), (pid, lid, a, b)
+
+
+def test_tracking_split_child_is_its_own_component_beside_its_parent(tracking):
+    root, lesions, _ = tracking
+    children = lesions[lesions.parent_lesion_id.notna()]
+    splits = children[children.status == "split"]
+    assert len(splits) >= 2
+    # Only split children carry a parent; they are never "new".
+    assert set(lesions.loc[lesions.parent_lesion_id.isna(), "status"]) <= {
+        "present",
+        "new",
+        "disappeared",
+    }
+    assert "new" not in set(children.status) | set(children.response)
+    min_gap_mm = 7.0 + 2 * 6.0  # PSF FWHM + 2 voxels of the tiny preset
+    for row in splits.itertuples():
+        parent_id = int(row.parent_lesion_id)
+        parent = lesions[
+            (lesions.patient_id == row.patient_id)
+            & (lesions.lesion_id == parent_id)
+            & (lesions.timepoint == row.timepoint)
+        ].iloc[0]
+        assert parent.n_voxels > 0 and parent.status == "present"
+        # The child appears at a follow-up, beside a parent present at baseline.
+        assert row.timepoint != "basal"
+        assert not (
+            (lesions.patient_id == row.patient_id)
+            & (lesions.lesion_id == row.lesion_id)
+            & (lesions.timepoint == "basal")
+        ).any()
+        lab = _labels(root, row.patient_id, row.timepoint)
+        child_mask, parent_mask = lab == row.lesion_id, lab == parent_id
+        full = np.ones((3, 3, 3))
+        assert ndimage.label(child_mask, full)[1] == 1
+        _, n_apart = ndimage.label(child_mask | parent_mask, full)
+        _, n_parent = ndimage.label(parent_mask, full)
+        assert n_apart == n_parent + 1  # the child touches no part of the parent
+        gaps = np.linalg.norm(
+            (np.argwhere(child_mask)[:, None, :] - np.argwhere(parent_mask)[None]) * 6.0, axis=2
+        )
+        assert gaps.min() >= min_gap_mm
+
+
+def test_tracking_split_parent_covers_both_parts_before_the_split(tracking):
+    root, lesions, scans = tracking
+    scans = scans.set_index(["patient_id", "timepoint"])
+    full = np.ones((3, 3, 3))
+    split_at = _split_times(lesions)
+    assert len(split_at) >= 2
+    for (pid, parent_id), tp in split_at.items():
+        child_id = lesions[
+            (lesions.patient_id == pid)
+            & (lesions.parent_lesion_id == parent_id)
+            & (lesions.status == "split")
+        ].lesion_id.iloc[0]
+        before = THREE[THREE.index(tp) - 1]
+        rows = lesions[(lesions.patient_id == pid) & (lesions.lesion_id == parent_id)]
+        parent = _masks_in_baseline_frame(root, pid, parent_id, rows.set_index("timepoint"), scans)
+        rows = lesions[(lesions.patient_id == pid) & (lesions.lesion_id == child_id)]
+        child = _masks_in_baseline_frame(root, pid, child_id, rows.set_index("timepoint"), scans)
+        # One connected lesion before the split (the bridge joins the parts) ...
+        assert ndimage.label(parent[before], full)[1] == 1
+        # ... lying where both the parent and the child are at the split (the parts are
+        # scaled about their own fixed centres, so they overlap their later selves).
+        assert (parent[before] & parent[tp]).any() and (parent[before] & child[tp]).any()
+        # The split takes the child part and the bridge away: the parent is smaller then.
+        assert parent[tp].sum() < parent[before].sum()
+
+
+def test_tracking_family_response_sums_the_family_against_the_parent_baseline(tracking):
+    _, lesions, _ = tracking
+    family = lesions.parent_lesion_id.fillna(lesions.lesion_id).astype(int)
+    lesions = lesions.assign(family=family)
+    base = lesions[lesions.timepoint == "basal"].set_index(["patient_id", "lesion_id"]).suvtotal
+    checked = 0
+    for (pid, fam, tp), rows in lesions.groupby(["patient_id", "family", "timepoint"]):
+        if tp == "basal" or (pid, fam) not in base.index:
+            assert (rows.family_response == rows.response).all()
+            continue
+        change = (rows.suvtotal.sum() - base[(pid, fam)]) / base[(pid, fam)] * 100.0
+        if rows.n_voxels.sum() == 0:
+            expected = "disappearing"
+        elif change < -30:
+            expected = "decreasing"
+        elif change > 30:
+            expected = "increasing"
+        else:
+            expected = "stable"
+        assert (rows.family_response == expected).all(), (pid, fam, tp)
+        child = rows[rows.lesion_id != fam]
+        assert (child.response == expected).all()  # a child's response is its family's
+        checked += len(child)
+    assert checked >= 3
+
+
+def test_tracking_new_lesion_resolved_by_the_end_of_treatment(tracking):
+    root, lesions, _ = tracking
+    status = lesions.pivot_table(
+        index=["patient_id", "lesion_id"], columns="timepoint", values="status", aggfunc="first"
+    )
+    transient = status[(status.interim == "new") & (status.end_of_treatment == "disappeared")]
+    assert len(transient) >= 1
+    lost = status[(status.basal == "present") & (status.interim == "disappeared")]
+    assert len(lost) >= 1
+    for pid, lid in transient.index:
+        voxels = {tp: int((_labels(root, pid, tp) == lid).sum()) for tp in THREE}
+        assert voxels["basal"] == 0 and voxels["interim"] > 0 and voxels["end_of_treatment"] == 0
+        row = lesions[(lesions.patient_id == pid) & (lesions.lesion_id == lid)]
+        assert list(row.response) == ["new", "disappearing"]
+
+
+def test_tracking_body_shifts_differ_between_scans_and_move_the_organs(tracking):
+    root, _, scans = tracking
+    for pid, rows in scans.groupby("patient_id"):
+        shifts = [tuple(r) for r in rows[["shift_x_mm", "shift_y_mm", "shift_z_mm"]].to_numpy()]
+        assert shifts[0] == (0, 0, 0) and len(set(shifts)) == 3
+        assert all(abs(v) <= 2 * 6.0 and v % 6.0 == 0 for s in shifts for v in s)
+        # The kidneys' centroid moves by the stated shift (within the CT sampling).
+        centroid = {}
+        for row in rows.itertuples():
+            image = sitk.ReadImage(str(root / "labels" / pid / f"{row.timepoint}_organs.nii.gz"))
+            kidneys = np.isin(sitk.GetArrayFromImage(image), labels.KIDNEYS)
+            idx = np.argwhere(kidneys).mean(axis=0)[::-1]
+            centroid[row.timepoint] = np.array(image.GetSpacing()) * idx
+        for row, shift in zip(rows.itertuples(), shifts, strict=True):
+            moved = centroid[row.timepoint] - centroid["basal"]
+            np.testing.assert_allclose(moved, shift, atol=1.5)
+
+
+def test_distinct_body_shifts_redraw_only_the_repeats():
+    # 61 scans among the 124 non-zero shifts within +-2 voxels: repeats are certain.
+    plain = body_shifts(np.random.default_rng(3), 61)
+    distinct = body_shifts(
+        np.random.default_rng(3), 61, distinct=True, events_rng=np.random.default_rng(4)
+    )
+    seen = [tuple(s) for s in plain]
+    repeats = [t for t in range(1, 61) if seen[t] in seen[:t]]
+    assert len(repeats) >= 5
+    shifts = [tuple(s) for s in distinct]
+    assert shifts[0] == (0, 0, 0) and len(set(shifts)) == 61
+    assert all(max(abs(v) for v in s) <= 2 for s in shifts)
+    # A shift that repeats none before it is kept as drawn.
+    for t in range(61):
+        if seen[t] not in shifts[:t]:
+            assert shifts[t] == seen[t]
+
+
+def test_tracking_events_leave_every_other_draw_unchanged():
+    on = resolve_settings(TRACKING)
+    off = resolve_settings({k: v for k, v in TRACKING.items() if k not in EVENT_KEYS})
+    n_split = n_resolved = 0
+    for index, site in enumerate(draw_cohort(on).primary_site):
+        with_events = patient_plan(on, index, site).lesions
+        plain = patient_plan(off, index, site).lesions
+        assert len(with_events) == len(plain) + sum(les.parent is not None for les in with_events)
+        by_id = {les.lesion_id: les for les in with_events}
+        for les in plain:
+            twin = by_id[les.lesion_id]
+            assert (twin.site, twin.shape, twin.offset_mm) == (les.site, les.shape, les.offset_mm)
+            assert twin.uptake == les.uptake
+            if twin.children:  # its own object keeps a share of the volume, the child the rest
+                n_split += 1
+                ratio = [a / b for a, b in zip(twin.scale, les.scale, strict=True)]
+                keep = ratio[0] ** 3
+                assert SPLIT_KEEP_FRACTION[0] <= keep <= SPLIT_KEEP_FRACTION[1]
+                assert ratio == pytest.approx([ratio[0]] * 3, rel=1e-12)
+            else:
+                assert twin.scale == les.scale
+            if twin.present != les.present:  # resolved: new at interim, gone at the end
+                n_resolved += 1
+                assert les.present == [False, True, True] and twin.present == [False, True, False]
+    assert n_split >= 2 and n_resolved >= 1
+
+
+def test_default_cohort_files_leave_out_the_tracking_events(cohort, tracking):
+    settings = json.loads((cohort / REL_OUT / "truth/settings.json").read_text())
+    assert not set(EVENT_KEYS) & set(settings)
+    assert "parent_lesion_id" not in _read(cohort, "truth/lesions.tsv").columns
+    root, lesions, _ = tracking
+    settings = json.loads((root / "truth/settings.json").read_text())
+    assert {k: settings[k] for k in EVENT_KEYS} == {k: TRACKING[k] for k in EVENT_KEYS}
+    assert {"parent_lesion_id", "family_response"} <= set(lesions.columns)
+
+
+def test_longitudinal_config_cohort_holds_every_tracking_case():
+    yaml = pytest.importorskip("yaml")
+    config = yaml.safe_load((Path(__file__).parents[2] / "config/longitudinal.yaml").read_text())
+    tps = config["timepoints"]
+    settings = {k: v for k, v in config["synthetic"].items() if k != "enabled"}
+    settings["timepoints"] = [tps["baseline"], *tps["followups"]]  # as the workflow does
+    settings = resolve_settings(settings)
+    assert settings["timepoints"] == THREE and settings["name"] == "longitudinal"
+    assert settings["distinct_body_shifts"]
+    counts = defaultdict(int)
+    for row in draw_cohort(settings).itertuples():
+        for les in patient_plan(settings, row.patient_index, row.primary_site).lesions:
+            counts["lesions"] += 1
+            counts["split"] += les.parent is not None
+            counts["lost at interim"] += les.present[:2] == [True, False]
+            counts["transient"] += les.parent is None and les.present == [False, True, False]
+    # The numbers its header states.
+    assert dict(counts) == {"lesions": 98, "split": 9, "lost at interim": 4, "transient": 3}

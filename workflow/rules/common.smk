@@ -449,4 +449,77 @@ def all_outputs():
         "results/figures/forest.png",
     ]
     outputs += [f"results/figures/km_{column}.png" for column in FIGURE_COLUMNS]
+    # Lesions over time and response criteria.
+    outputs += [
+        "results/longitudinal/tracks.tsv",
+        "results/figures/lesion_response.png",
+        "results/stats/criteria_outcomes.tsv",
+    ]
+    outputs += [f"results/figures/tracks/{p}.png" for p in tracked_patients()]
+    outputs += [f"results/figures/lesion_mip/{p}.png" for p in tracked_patients()]
+    outputs += [
+        f"results/qc/registration/{p}_{t}.png" for p, t in followup_scans()
+    ]
+    if SYNTHETIC:
+        outputs.append("results/validation/track_accuracy.tsv")
     return outputs
+
+
+def _timepoints_by_patient():
+    """Each patient's scans' time points, in the study's time order (baseline first)."""
+    order = {t: i for i, t in enumerate(TIMEPOINTS)}
+    by_patient = {}
+    for patient, timepoint in scan_pairs():
+        by_patient.setdefault(patient, []).append(timepoint)
+    return {p: sorted(ts, key=order.__getitem__) for p, ts in by_patient.items()}
+
+
+PATIENT_TIMEPOINTS = _timepoints_by_patient()
+
+
+def followup_scans():
+    """(patient, timepoint) of every follow-up scan whose patient has a baseline scan."""
+    return [
+        (p, t) for p, ts in PATIENT_TIMEPOINTS.items() if ts[0] == BASELINE for t in ts[1:]
+    ]
+
+
+def lesions_in_baseline_space(wildcards):
+    """A patient's lesion label maps on its baseline PET grid, one per scan, in time order."""
+    paths = []
+    for timepoint in PATIENT_TIMEPOINTS[wildcards.patient]:
+        if timepoint == BASELINE:
+            paths.append(f"results/segmentation/{wildcards.patient}/{timepoint}/lesions.nii.gz")
+        else:
+            paths.append(
+                f"results/longitudinal/registration/{wildcards.patient}/{timepoint}/"
+                "lesions_in_baseline.nii.gz"
+            )
+    return paths
+
+
+def patient_scan_files(pattern):
+    """Input function: ``pattern`` for each of a patient's scans, in time order."""
+
+    def files(wildcards):
+        return [
+            pattern.format(patient=wildcards.patient, timepoint=t)
+            for t in PATIENT_TIMEPOINTS[wildcards.patient]
+        ]
+
+    return files
+
+
+def tracked_patients():
+    """Patients with a baseline scan: they get lesion tracks."""
+    return [p for p, ts in PATIENT_TIMEPOINTS.items() if ts[0] == BASELINE]
+
+
+def check_registration_settings(section):
+    """Stop before any job when longitudinal.registration has an unknown key or a bad value."""
+    from netpet.longitudinal.registration import RegistrationSettings
+
+    try:
+        RegistrationSettings.from_config(section)
+    except InputError as error:
+        raise WorkflowError(f"{workflow.configfiles[0]}: {error}") from None

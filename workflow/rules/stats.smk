@@ -12,6 +12,7 @@ rule patient_table:
     input:
         scans="results/features/scans.tsv",
         clinical=CLINICAL_SHEET,
+        heterogeneity="results/longitudinal/patients.tsv",
     output:
         report(
             "results/stats/patients.tsv",

@@ -18,5 +18,6 @@ if __name__ == "__main__":
             parameters=snakemake.params.parameters,
             time_col=snakemake.params.time,
             event_col=snakemake.params.event,
+            heterogeneity_path=snakemake.input.heterogeneity,
             out=snakemake.output[0],
         )

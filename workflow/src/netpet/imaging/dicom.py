@@ -1,10 +1,12 @@
 """DICOM ingest: find series in folders, pick the PET and CT, check geometry, read images.
 
 Series are grouped by SeriesInstanceUID, never by folder or file name: files may lack
-extensions and one series may span folders.  Every header is read once (without pixels) while
-scanning; reading an image reads each of its files once more, with pixels.  Files that are not
-DICOM or cannot be read are skipped, but remembered by name: an error about a missing slice
-lists the skipped files of the series' folders.
+extensions and one series may span folders.  Every header is parsed once, while scanning; the
+scan keeps each file's header and where its Pixel Data element starts, so reading an image
+reads only the pixel bytes of each file (uncompressed little-endian data are taken straight
+from the file, with the values ``Dataset.pixel_array`` gives; other transfer syntaxes are
+decoded by pydicom).  Files that are not DICOM or cannot be read are skipped, but remembered by
+name: an error about a missing slice lists the skipped files of the series' folders.
 
 Geometry conventions: DICOM and SimpleITK use LPS patient coordinates in mm; SimpleITK origin
 and spacing are (x, y, z); numpy arrays from SimpleITK are (z, y, x).  Slices are sorted along
@@ -102,7 +104,13 @@ _MODALITY_NAMES = {"PT": "PET", "CT": "CT"}
 
 @dataclass(frozen=True)
 class SliceHeader:
-    """Geometry of one image file: position (x, y, z) mm LPS, orientation, matrix, spacing."""
+    """Geometry of one image file: position (x, y, z) mm LPS, orientation, matrix, spacing.
+
+    ``dataset`` is the file's header as the folder scan read it (no pixel data),
+    ``pixel_data_offset`` the byte offset at which the scan's parse stopped (the Pixel Data
+    element, when the file has one) and ``file_stamp`` the file's (size in bytes, mtime in ns)
+    then: the readers take the pixels from there without parsing the header again.
+    """
 
     path: Path
     position: tuple[float, float, float] | None
@@ -111,6 +119,9 @@ class SliceHeader:
     columns: int | None
     pixel_spacing: tuple[float, float] | None
     instance_number: int | None
+    dataset: pydicom.Dataset | None = field(default=None, repr=False, compare=False)
+    pixel_data_offset: int | None = None
+    file_stamp: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -229,34 +240,51 @@ def _names(paths: Sequence[Path]) -> str:
 # Finding series
 
 
-def _read_header(path: Path) -> tuple[pydicom.Dataset | None, str | None]:
+@dataclass(frozen=True)
+class _FileHeader:
+    """What the folder scan learns from one file (see :func:`_read_header`)."""
+
+    dataset: pydicom.Dataset | None
+    reason: str | None = None
+    pixel_data_offset: int | None = None
+    file_stamp: tuple[int, int] | None = None
+
+
+def _read_header(path: Path) -> _FileHeader:
     """Header without pixels, or None and the reason the file is not usable DICOM.
 
     A file is DICOM when it has the ``DICM`` preamble, or (raw data sets without preamble)
     when it starts with an element of group 0002 or 0008 and reads with ``force=True`` to a
-    data set holding SOP Class UID and Series Instance UID.
+    data set holding SOP Class UID and Series Instance UID.  The file is opened once; the
+    offset where pydicom stopped (before the Pixel Data element) and the file's size and
+    modification time are kept for :func:`_stored_pixels`.
     """
     try:
         with open(path, "rb") as handle:
             start = handle.read(132)
+            if not start:
+                return _FileHeader(None, "empty file")
+            preamble = start[128:132] == b"DICM"
+            if not preamble and start[:2] not in (b"\x02\x00", b"\x08\x00"):
+                return _FileHeader(None, "not DICOM")
+            handle.seek(0)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # pydicom's guesses about raw files
+                    ds = pydicom.dcmread(handle, stop_before_pixels=True, force=not preamble)
+            except Exception as error:  # truncated or garbled file: not usable DICOM
+                reason = f"unreadable DICOM ({type(error).__name__}: {error})"
+                return _FileHeader(None, reason[:200])
+            offset = handle.tell()
+            stat = os.fstat(handle.fileno())
     except OSError as error:
-        return None, f"unreadable file ({error.strerror or error})"
-    if not start:
-        return None, "empty file"
-    preamble = start[128:132] == b"DICM"
-    if not preamble and start[:2] not in (b"\x02\x00", b"\x08\x00"):
-        return None, "not DICOM"
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pydicom's guesses about raw files are expected
-            ds = pydicom.dcmread(path, stop_before_pixels=True, force=not preamble)
-    except Exception as error:  # truncated or garbled file: not usable DICOM
-        return None, f"unreadable DICOM ({type(error).__name__}: {error})"[:200]
+        return _FileHeader(None, f"unreadable file ({error.strerror or error})")
+    found = _FileHeader(ds, None, offset, (stat.st_size, stat.st_mtime_ns))
     if "SOPClassUID" not in ds or "SeriesInstanceUID" not in ds:
         if getattr(ds, "file_meta", None) is not None and preamble:
-            return ds, None
-        return None, "DICOM without SOPClassUID/SeriesInstanceUID"
-    return ds, None
+            return found
+        return _FileHeader(None, "DICOM without SOPClassUID/SeriesInstanceUID")
+    return found
 
 
 def _floats(value, n: int) -> tuple[float, ...] | None:
@@ -269,7 +297,8 @@ def _floats(value, n: int) -> tuple[float, ...] | None:
     return numbers if len(numbers) == n else None
 
 
-def _slice_header(path: Path, ds: pydicom.Dataset) -> SliceHeader:
+def _slice_header(path: Path, found: _FileHeader) -> SliceHeader:
+    ds = found.dataset
     instance = ds.get("InstanceNumber")
     return SliceHeader(
         path=path,
@@ -279,6 +308,9 @@ def _slice_header(path: Path, ds: pydicom.Dataset) -> SliceHeader:
         columns=int(ds.Columns) if "Columns" in ds else None,
         pixel_spacing=_floats(ds.get("PixelSpacing"), 2),
         instance_number=int(instance) if instance not in (None, "") else None,
+        dataset=ds,
+        pixel_data_offset=found.pixel_data_offset,
+        file_stamp=found.file_stamp,
     )
 
 
@@ -303,9 +335,10 @@ def _sort_key(normal: np.ndarray | None):
 def scan_folders(folders: Iterable[str | os.PathLike]) -> FolderScan:
     """Walk ``folders`` recursively and group DICOM files into series by SeriesInstanceUID.
 
-    Each file's header is read once, without pixels.  Non-DICOM and unreadable files and
-    DICOMDIR files are skipped; the skipped files are kept by name (with the reason) and
-    logged.  Walk order is sorted, so the result is deterministic.
+    Each file's header is read once, without pixels, and kept in its :class:`SliceHeader`
+    with where its pixel data start (the readers need nothing else).  Non-DICOM and unreadable
+    files and DICOMDIR files are skipped; the skipped files are kept by name (with the reason)
+    and logged.  Walk order is sorted, so the result is deterministic.
     """
     groups: dict[str, list[tuple[SliceHeader, pydicom.Dataset]]] = {}
     n_dicom = n_dicomdir = 0
@@ -324,9 +357,10 @@ def scan_folders(folders: Iterable[str | os.PathLike]) -> FolderScan:
             if path.name.upper() == "DICOMDIR":
                 n_dicomdir += 1
                 continue
-            ds, reason = _read_header(path)
+            found = _read_header(path)
+            ds = found.dataset
             if ds is None:
-                skipped.append(SkippedFile(path, reason or "not DICOM"))
+                skipped.append(SkippedFile(path, found.reason or "not DICOM"))
                 continue
             meta_class = getattr(getattr(ds, "file_meta", None), "MediaStorageSOPClassUID", None)
             if meta_class == MEDIA_STORAGE_DIRECTORY:
@@ -337,7 +371,7 @@ def scan_folders(folders: Iterable[str | os.PathLike]) -> FolderScan:
                 skipped.append(SkippedFile(path, "DICOM without SeriesInstanceUID"))
                 continue
             n_dicom += 1
-            groups.setdefault(uid, []).append((_slice_header(path, ds), ds))
+            groups.setdefault(uid, []).append((_slice_header(path, found), ds))
     series = [_series_info(uid, items, skipped) for uid, items in groups.items()]
     series.sort(key=lambda s: (s.modality, s.series_description, s.uid))
     log.info(
@@ -829,38 +863,151 @@ def _check_rescale_present(info: SeriesInfo, missing: dict[str, list[Path]], n: 
             )
 
 
-def _read_pixels(
-    info: SeriesInfo, geometry: Geometry, *, dtype, int16_if_exact: bool = False
-) -> tuple[np.ndarray, list]:
-    """Read every source file once: rescaled pixels (z, y, x) and headers (pixels dropped).
+_EXPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2.1"
+_IMPLICIT_VR_LITTLE_ENDIAN = "1.2.840.10008.1.2"
+_PIXEL_DATA_TAG = b"\xe0\x7f\x10\x00"  # (7FE0,0010) little endian
+_UNDEFINED_LENGTH = 0xFFFFFFFF
+_PIXEL_FORMAT = (
+    "SamplesPerPixel",
+    "PhotometricInterpretation",
+    "NumberOfFrames",
+    "Rows",
+    "Columns",
+    "BitsAllocated",
+    "BitsStored",
+    "PixelRepresentation",
+)
 
-    The volume holds the source slices (``geometry.files``, in order), not yet interpolated.
-    With ``int16_if_exact`` the volume stays int16 while every slice's rescaled values are
-    integers within int16 (CT in HU), and switches to ``dtype`` at the first slice that is not.
+
+def _stored_pixels(header: SliceHeader) -> np.ndarray | None:
+    """Stored values (rows, columns) of one slice, read from the file where the scan stopped.
+
+    The array may be read-only (a view of the bytes read).
+
+    Only uncompressed little-endian, single-frame, single-sample MONOCHROME1/2 images with 8,
+    16 or 32 bits allocated are read here, with what ``Dataset.pixel_array`` (pydicom 3)
+    returns for them: the integer type of BitsAllocated and PixelRepresentation, and the bits
+    above BitsStored masked (sign-extended when signed).  Anything else returns None, and
+    pydicom decodes the file (see :func:`_read_slice`).
+
+    Raises
+    ------
+    InputError
+        The file's size or modification time differ from the folder scan's.
+    """
+    ds, offset = header.dataset, header.pixel_data_offset
+    if ds is None or offset is None or header.file_stamp is None:
+        return None
+    meta = getattr(ds, "file_meta", None)
+    syntax = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+    if syntax not in (_EXPLICIT_VR_LITTLE_ENDIAN, _IMPLICIT_VR_LITTLE_ENDIAN):
+        return None
+    pixel = {keyword: ds.get(keyword) for keyword in _PIXEL_FORMAT}
+    bits_allocated, bits_stored, rows, columns = (
+        pixel[k] for k in ("BitsAllocated", "BitsStored", "Rows", "Columns")
+    )
+    if (
+        pixel["SamplesPerPixel"] != 1
+        or str(pixel["PhotometricInterpretation"]) not in ("MONOCHROME1", "MONOCHROME2")
+        or pixel["NumberOfFrames"] not in (None, "", 1)
+        or bits_allocated not in (8, 16, 32)
+        or pixel["PixelRepresentation"] not in (0, 1)
+        or not isinstance(bits_stored, int)
+        or not 1 <= bits_stored <= bits_allocated
+        or not isinstance(rows, int)
+        or not isinstance(columns, int)
+    ):
+        return None
+    dtype = np.dtype(f"<{'i' if pixel['PixelRepresentation'] else 'u'}{bits_allocated // 8}")
+    n_bytes = rows * columns * dtype.itemsize
+    explicit = syntax == _EXPLICIT_VR_LITTLE_ENDIAN
+    with open(header.path, "rb") as handle:
+        stat = os.fstat(handle.fileno())
+        if (stat.st_size, stat.st_mtime_ns) != header.file_stamp:
+            raise InputError(
+                f"{header.path}: changed on disk since the folder scan (size or modification "
+                "time differ); run the conversion again"
+            )
+        handle.seek(offset)
+        element = handle.read(12 if explicit else 8)
+        if element[:4] != _PIXEL_DATA_TAG:
+            return None
+        if explicit:
+            if element[4:6] not in (b"OB", b"OW"):
+                return None
+            length = int.from_bytes(element[8:12], "little")
+        else:
+            length = int.from_bytes(element[4:8], "little")
+        if length == _UNDEFINED_LENGTH or length < n_bytes:
+            return None  # pydicom reports what is wrong
+        data = handle.read(n_bytes)
+    if len(data) != n_bytes:
+        return None
+    pixels = np.frombuffer(data, dtype=dtype).reshape(rows, columns)
+    shift = bits_allocated - bits_stored
+    if shift:
+        # As pydicom: the unused high bits are ignored (arithmetic shift sign-extends).
+        pixels = pixels.copy()
+        np.left_shift(pixels, shift, out=pixels)
+        np.right_shift(pixels, shift, out=pixels)
+    return pixels
+
+
+def _read_slice(info: SeriesInfo, header: SliceHeader | None, path: Path):
+    """Header (no pixel data) and stored pixel values (rows, columns) of one source file.
+
+    The scan's header and :func:`_stored_pixels` when they suffice; else the file is read
+    again, whole, and pydicom decodes it (compressed transfer syntaxes, big endian, ...).
+    """
+    if header is not None:
+        pixels = _stored_pixels(header)
+        if pixels is not None:
+            return header.dataset, pixels
+    try:
+        ds = pydicom.dcmread(path, force=True)
+    except Exception as error:
+        raise InputError(f"{path}: cannot be read any more ({error}); was it changed?") from error
+    if str(ds.get("SeriesInstanceUID", "")) != info.uid:
+        raise InputError(f"{path}: changed on disk since the folder scan (other series)")
+    if int(ds.get("NumberOfFrames", 1) or 1) != 1:
+        raise InputError(f"{path}: multi-frame images are not supported; export single frames")
+    try:
+        pixels = ds.pixel_array
+    except Exception as error:
+        raise InputError(
+            f"{path}: cannot decode pixel data (transfer syntax "
+            f"{ds.file_meta.get('TransferSyntaxUID', '?')}): {error}"
+        ) from error
+    del ds.PixelData
+    return ds, pixels
+
+
+def _read_stored(
+    info: SeriesInfo, geometry: Geometry
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list]:
+    """Stored values of the source files, their rescale, and their headers (no pixel data).
+
+    Each file's pixels are read once (:func:`_read_slice`); its header is the folder scan's.
+
+    Returns
+    -------
+    stored : numpy.ndarray, shape (n, y, x)
+        The source slices (``geometry.files``, in order, not yet interpolated) in their stored
+        integer type (one holding every slice's, should they differ).
+    slopes, intercepts : numpy.ndarray, shape (n,), float64
+        RescaleSlope and RescaleIntercept of each slice (1 and 0 where allowed to be absent).
+    headers : list of pydicom.Dataset
     """
     columns, rows, _ = geometry.size
     n = len(geometry.files)
-    volume = np.empty((n, rows, columns), dtype=np.int16 if int16_if_exact else dtype)
+    by_path = {s.path: s for s in info.slices}
+    stack = None
     headers = []
+    slopes = np.empty(n)
+    intercepts = np.empty(n)
     missing: dict[str, list[Path]] = {"RescaleSlope": [], "RescaleIntercept": []}
     for k, path in enumerate(geometry.files):
-        try:
-            ds = pydicom.dcmread(path, force=True)
-        except Exception as error:
-            raise InputError(
-                f"{path}: cannot be read any more ({error}); was it changed?"
-            ) from error
-        if str(ds.get("SeriesInstanceUID", "")) != info.uid:
-            raise InputError(f"{path}: changed on disk since the folder scan (other series)")
-        if int(ds.get("NumberOfFrames", 1) or 1) != 1:
-            raise InputError(f"{path}: multi-frame images are not supported; export single frames")
-        try:
-            pixels = ds.pixel_array
-        except Exception as error:
-            raise InputError(
-                f"{path}: cannot decode pixel data (transfer syntax "
-                f"{ds.file_meta.get('TransferSyntaxUID', '?')}): {error}"
-            ) from error
+        ds, pixels = _read_slice(info, by_path.get(path), path)
         if pixels.shape != (rows, columns):
             raise InputError(f"{path}: pixel data shape {pixels.shape} != ({rows}, {columns})")
         slope = _rescale_value(ds, "RescaleSlope", "(0028,1053)", path)
@@ -871,20 +1018,76 @@ def _read_pixels(
         if intercept is None:
             missing["RescaleIntercept"].append(path)
             intercept = 0.0
-        if volume.dtype == np.int16:
-            if slope == 1.0 and intercept.is_integer():
-                values = pixels.astype(np.int32) + int(intercept)
-                if values.min() >= -32768 and values.max() <= 32767:
-                    volume[k] = values
-                    del ds.PixelData
-                    headers.append(ds)
-                    continue
-            volume = volume.astype(dtype)
-        volume[k] = pixels * slope + intercept
-        del ds.PixelData
+        slopes[k], intercepts[k] = slope, intercept
+        if stack is None:
+            stack = np.empty((n, rows, columns), dtype=pixels.dtype)
+        elif pixels.dtype != stack.dtype:  # mixed stored types: one that holds both
+            stack = stack.astype(np.result_type(stack, pixels))
+        stack[k] = pixels
         headers.append(ds)
     _check_rescale_present(info, missing, n)
-    return volume, headers
+    return stack, slopes, intercepts, headers
+
+
+_CHUNK_VALUES = 2**18
+"""float64 values (2 MiB: they stay in the cache) rescaled at a time by :func:`_rescale`."""
+
+
+def _rescale(
+    stored: np.ndarray,
+    slopes: np.ndarray,
+    intercepts: np.ndarray,
+    *,
+    dtype,
+    factors: np.ndarray | None = None,
+) -> np.ndarray:
+    """``(stored * slope + intercept) * factor`` of each slice in float64, returned as ``dtype``.
+
+    The float64 operations of every voxel are these, in this order (then one rounding to
+    ``dtype``); they are done a few slices at a time, so that no float64 copy of the whole
+    volume is made.  ``stored`` (n, y, x); ``slopes``, ``intercepts``, ``factors`` (n,).
+    """
+    out = np.empty(stored.shape, dtype=dtype)
+    step = max(1, _CHUNK_VALUES // max(1, stored[0].size))
+    for start in range(0, len(stored), step):
+        part = slice(start, start + step)
+        values = stored[part] * slopes[part, None, None]
+        values += intercepts[part, None, None]
+        if factors is not None:
+            values *= factors[part, None, None]
+        out[part] = values
+    return out
+
+
+def _read_pixels(
+    info: SeriesInfo, geometry: Geometry, *, dtype, int16_if_exact: bool = False
+) -> tuple[np.ndarray, list]:
+    """Rescaled pixels (z, y, x) of the source files and their headers (no pixel data).
+
+    The volume holds the source slices (``geometry.files``, in order), not yet interpolated.
+    With ``int16_if_exact`` the volume is int16 when every slice's rescaled values are
+    integers within int16 (CT in HU), else ``dtype``; see :func:`_read_stored` and
+    :func:`_rescale`.
+    """
+    stored, slopes, intercepts, headers = _read_stored(info, geometry)
+    if int16_if_exact and _fits_int16(stored, slopes, intercepts):
+        # int16 arithmetic wraps (mod 2**16), so it gives the exact sums, which fit int16.
+        volume = stored.view(np.int16) if stored.itemsize == 2 else stored.astype(np.int16)
+        volume += intercepts.astype(np.int64).astype(np.int16)[:, None, None]
+        return volume, headers
+    return _rescale(stored, slopes, intercepts, dtype=dtype), headers
+
+
+def _fits_int16(stack: np.ndarray, slopes: np.ndarray, intercepts: np.ndarray) -> bool:
+    """True when every slice has slope 1, an integral intercept and rescaled values in int16."""
+    if stack.dtype.kind not in "iu" or np.any(slopes != 1.0):
+        return False
+    if not np.all(np.mod(intercepts, 1.0) == 0) or np.any(np.abs(intercepts) > 2**31):
+        return False
+    flat = stack.reshape(len(stack), -1)
+    low = flat.min(axis=1).astype(np.int64) + intercepts.astype(np.int64)
+    high = flat.max(axis=1).astype(np.int64) + intercepts.astype(np.int64)
+    return bool(low.min() >= -32768 and high.max() <= 32767)
 
 
 def _log_geometry(name: str, geometry: Geometry) -> None:
@@ -922,8 +1125,9 @@ def read_pet_suv(
 ) -> tuple[sitk.Image, suv_module.SuvProvenance]:
     """Read a PET series as an SUV image (float32, LPS) with the provenance of its SUV.
 
-    Each file is read once; per-slice RescaleSlope/Intercept are applied in floating point and
-    the per-slice SUV factors of :func:`netpet.imaging.suv.suv_scale_factors` multiply the slices.
+    Each file's pixels are read once (its header was read by the folder scan); per-slice
+    RescaleSlope/Intercept are applied in float64 and the per-slice SUV factors of
+    :func:`netpet.imaging.suv.suv_scale_factors` multiply the slices.
     Slices off an even grid are then interpolated along z (see :func:`check_geometry`; the
     warning is logged and reported by :func:`scan_header_summary`).
 
@@ -953,7 +1157,7 @@ def read_pet_suv(
     """
     source = source or series.describe()
     geometry = check_geometry(series)
-    volume, headers = _read_pixels(series, geometry, dtype=np.float64)
+    stored, slopes, intercepts, headers = _read_stored(series, geometry)
     if headers_out is not None:
         headers_out.extend(headers)
     factors, provenance = suv_module.suv_scale_factors(
@@ -963,9 +1167,17 @@ def read_pet_suv(
         source=source,
         max_uptake_half_lives=max_uptake_half_lives,
     )
-    volume *= factors[:, None, None]
+    # SUV in float64, interpolated along z (if at all) in float64, then float32.
+    suv = _rescale(
+        stored,
+        slopes,
+        intercepts,
+        factors=factors,
+        dtype=np.float64 if geometry.resampled else np.float32,
+    )
+    del stored
     _log_geometry(source, geometry)
-    return _image(_on_grid(volume, geometry).astype(np.float32), geometry), provenance
+    return _image(_on_grid(suv, geometry).astype(np.float32, copy=False), geometry), provenance
 
 
 def read_ct(series: SeriesInfo, *, source: str | None = None) -> sitk.Image:

@@ -637,10 +637,12 @@ class _Context:
         out["recist_change_nadir_pct"] = float(proportional_change_pct(nadir, f))
         out["recist_change_nadir_mm"] = f - nadir
         cls = None
-        if self.has_new:
-            cls = "PD"
-        elif why:
+        # RECIST is read on CT: without the clinical sums the patient is not evaluable, and
+        # lesions new on PET alone do not make RECIST progression.
+        if why:
             self.notes.append(f"recist: {why}")
+        elif self.has_new:
+            cls = "PD"
         elif b == 0:
             self.notes.append("recist: no target lesion at baseline (sum 0): not evaluable")
         elif nadir == 0 and f > 0:
@@ -693,7 +695,10 @@ class _Context:
         density_known = np.isfinite(density_change)
         _, _, _, why_size = self._sums()
         cls = None
-        if self.has_new:
+        # Choi is read on CT, like RECIST: the sizes (clinical sums) are needed.
+        if why_size:
+            self.notes.append(f"choi: no size ({why_size}): not evaluable")
+        elif self.has_new:
             cls = "PD"
         elif b == 0:
             self.notes.append("choi: no target lesion at baseline (sum 0): not evaluable")

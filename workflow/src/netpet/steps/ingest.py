@@ -7,6 +7,10 @@ study's IDs.
 The CT is optional: a PET without CT (PET/MR, a CT archived elsewhere, reference objects) gets
 its SUV image, and the anatomy folder records that there is no CT.  A PET/MR scan names its MR
 folder in ``mr_dicom``; the MR then stands where the CT would (organ masks from MR).
+
+pandas and the sheet validation are imported only by the functions that read a samples sheet:
+the workflow's conversion job (:func:`ingest_scan`) needs neither, and their import time is a
+good part of a whole-process conversion (benchmarks/conversion.py).
 """
 
 from __future__ import annotations
@@ -14,14 +18,15 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from netpet.config import load_sheet
 from netpet.errors import InputError
 from netpet.imaging import dicom, seg_io
 from netpet.imaging.suv import OVERRIDE_KEYS
 from netpet.io import atomic_dir, write_image, write_json
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +44,8 @@ ANATOMY_RECORD = "anatomy.json"
 
 def sample_row(samples: pd.DataFrame, patient_id: str, timepoint: str, *, source: str) -> dict:
     """The samples-sheet row of one scan, as a dict; an error if it is absent or repeated."""
+    import pandas as pd
+
     rows = samples[(samples["patient_id"] == patient_id) & (samples["timepoint"] == timepoint)]
     if len(rows) != 1:
         raise InputError(
@@ -50,6 +57,8 @@ def sample_row(samples: pd.DataFrame, patient_id: str, timepoint: str, *, source
 
 def read_sample(samples_path: str | os.PathLike, patient_id: str, timepoint: str) -> dict:
     """The validated samples sheet's row of one scan (see :func:`sample_row`)."""
+    from netpet.config import load_sheet
+
     samples = load_sheet(samples_path, "samples")
     return sample_row(samples, patient_id, timepoint, source=str(samples_path))
 
@@ -205,6 +214,7 @@ def ingest_scan(
             source=f"{scan} ({anatomy_folder})",
             series_uid=mr_series_uid,
         )
+    del found  # the scan keeps every file's header: free the series not converted
     headers = []
     pet_suv, provenance = dicom.read_pet_suv(
         pet,
@@ -254,6 +264,8 @@ def ingest_scan(
                     "max_position_error_mm": float(geometry.max_position_error_mm),
                 },
                 "slices": seg_io.source_slice_record(headers),
+                # Private: the lesion tracks take the days between a patient's scans from it.
+                "scan_datetime": _scan_datetime(headers, provenance.half_life_s, scan),
             },
         )
     if anatomy is None:
@@ -270,3 +282,14 @@ def suv_per_suvbw(provenance) -> float:
     if provenance.suv_type == "bw":
         return 1.0
     return float(provenance.normaliser_value) / (1000.0 * float(provenance.weight_kg))
+
+
+def _scan_datetime(headers, half_life_s, scan: str) -> str | None:
+    """The PET's scan reference time (ISO 8601), or None when the headers give none."""
+    from netpet.imaging.suv.times import scan_reference_datetime
+
+    try:
+        stamp, _ = scan_reference_datetime(headers, half_life_s=half_life_s, source=scan)
+    except (InputError, ValueError):
+        return None
+    return stamp.isoformat()

@@ -82,17 +82,33 @@ def criteria_outcomes_step(
     *,
     criteria_path: str | os.PathLike,
     clinical_path: str | os.PathLike,
+    patients_path: str | os.PathLike,
+    scan_times_path: str | os.PathLike,
+    timepoints: Sequence[str],
     time_col: str,
     event_col: str,
     settings: Mapping,
     outcomes_out: str | os.PathLike,
     km_out: str | os.PathLike,
+    swimmer_out: str | os.PathLike,
 ) -> None:
     """``criteria_outcomes.tsv`` (response rate, PFS rates, log-rank, HR, concordance per
-    criterion) and ``criteria_km.tsv`` (Kaplan-Meier PFS by response class)."""
+    criterion), ``criteria_km.tsv`` (Kaplan-Meier PFS by response class) and the swimmer
+    plot of response by criterion over time (scan times from ``scan_times_path``)."""
+    from netpet.figures.criteria import swimmer_figure
+
     criteria = _read(criteria_path)
     clinical = load_sheet(clinical_path, "clinical")
     outcome_settings = OutcomeSettings.from_config(settings.get("outcomes"))
     arguments = {"time_col": time_col, "event_col": event_col, "settings": outcome_settings}
     write_tsv(outcomes_out, criteria_outcomes(criteria, clinical, **arguments))
     write_tsv(km_out, criteria_km_table(criteria, clinical, **arguments))
+    swimmer_figure(
+        criteria,
+        _read(patients_path),
+        list(timepoints),
+        scan_times=_read(scan_times_path),
+        time_col=time_col,
+        event_col=event_col,
+        path=swimmer_out,
+    )

@@ -74,11 +74,14 @@ def patients_step(
     time_col: str,
     event_col: str,
     out: str | os.PathLike,
+    heterogeneity_path: str | os.PathLike | None = None,
 ) -> None:
     """``patients.tsv``: clinical columns, every PET parameter per time point, and changes.
 
     ``time_col`` and ``event_col`` (config ``stats.time``, ``stats.event``) are checked in the
-    clinical sheet.
+    clinical sheet.  With ``heterogeneity_path`` (``results/longitudinal/patients.tsv``) the
+    lesion-level response of each follow-up joins as columns such as
+    ``heterogeneous_interim`` and ``n_new_interim``.
     """
     clinical = load_sheet(clinical_path, "clinical")
     table = build_patient_table(
@@ -92,6 +95,11 @@ def patients_step(
         scans_source=str(scans_path),
         clinical_source=str(clinical_path),
     )
+    if heterogeneity_path is not None:
+        from netpet.longitudinal.heterogeneity import heterogeneity_wide
+
+        wide = heterogeneity_wide(_read(heterogeneity_path), followups=list(followups))
+        table = table.merge(wide, on="patient_id", how="left")
     write_tsv(out, table)
 
 

@@ -37,11 +37,18 @@
     the truth label maps), ``site``, ``organ_label``, ``centre_x_mm``/``_y_mm``/``_z_mm``
     (LPS, that scan's coordinates), ``volume_ml``, ``n_voxels``, ``suvmean``, ``suvmax``,
     ``suvtotal``, ``shape`` (sphere/ellipsoid/lobulated), ``heterogeneous``, ``pattern``
-    (uniform/necrotic/gradient), ``status`` (present/new/disappeared), ``response`` versus
-    baseline by SUVtotal (baseline/decreasing/stable/increasing/new/disappearing).
-    True extent = the PET voxels whose centres lie inside the analytic object (before the
-    point-spread blur); volume_ml = voxel count x voxel volume; suvmean/suvmax = mean/max of
-    the intended pre-blur SUV over those voxels.
+    (uniform/necrotic/gradient), ``status`` (present/new/disappeared; split for a split
+    child's first scan), ``response`` versus baseline by SUVtotal
+    (baseline/decreasing/stable/increasing/new/disappearing; a split child takes its
+    family's).  True extent = the PET voxels whose centres lie inside the analytic object
+    (before the point-spread blur); volume_ml = voxel count x voxel volume; suvmean/suvmax =
+    mean/max of the intended pre-blur SUV over those voxels.  A lesion keeps its
+    ``lesion_id`` at every scan.  With ``split_probability`` > 0 two more columns:
+    ``parent_lesion_id`` (the lesion a split child split from; empty for every other lesion)
+    and ``family_response`` (the category of the family, parent plus children, by its summed
+    SUVtotal versus the parent's baseline SUVtotal; equal to ``response`` for a lesion that
+    never split).  Before its split a parent's extent also holds the child part and a bridge
+    (:mod:`netpet.synthetic.lesions`).
 ``truth/scans.tsv``
     One row per scan: ``header_variant``, ``layout``, ``extra_series``, ``crosses_midnight``,
     ``days_from_basal``, ``uptake_s`` (scan start - injection), ``injected_dose_bq``,
@@ -64,7 +71,15 @@
     The fake DICOM identities (names, MRN, birth date, accession, institution, staff) per
     scan, so tests can check that none of them leaks into outputs.
 ``truth/settings.json``
-    The complete settings used.
+    The complete settings used (the lesion-tracking events ``split_probability``,
+    ``new_lesion_resolve_probability`` and ``distinct_body_shifts`` only when switched on).
+
+Lesion-tracking events (off by default, streams of their own, so a cohort without them is
+byte-identical to one made before they existed): ``split_probability`` (a baseline lesion
+splits at a follow-up), ``new_lesion_resolve_probability`` (a new lesion is gone at the next
+scan), ``distinct_body_shifts`` (every follow-up's body shift non-zero and its own).  Body
+shifts are whole-PET-voxel translations only: a rotation would change each lesion's voxelised
+extent between scans and break the exact, placement-independent truth.
 
 Everything is deterministic: the same settings give byte-identical files whatever
 ``workers`` is.

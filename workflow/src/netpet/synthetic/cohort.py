@@ -23,6 +23,10 @@ from netpet.synthetic.presets import resolve_settings
 STREAM_COHORT = 0
 STREAM_LESIONS = 1
 STREAM_SCAN = 3
+# Streams of the optional tracking events (splits, resolving new lesions; distinct body
+# shifts), so switching them on leaves every other draw unchanged.
+STREAM_LESION_EVENTS = 4
+STREAM_SCENE_EVENTS = 5
 KI67_RANGE = {"G1": (0.5, 2.9), "G2": (3.0, 20.0), "G3": (21.0, 45.0)}  # WHO 2022, %
 
 
@@ -83,9 +87,11 @@ def patient_plan(settings: dict, index: int, primary_site: str) -> PatientPlan:
     """Draw patient ``index``'s lesions and the per-scan truth sums.
 
     WTV (mL) = sum of true lesion volumes; TRE (mL x SUV) = sum of volume x SUVmean;
-    SUVmax = max of true lesion SUVmax (NaN when no lesion is present).
+    SUVmax = max of true lesion SUVmax (NaN when no lesion is present).  Tracking events come
+    from the patient's stream ``default_rng([seed, STREAM_LESION_EVENTS, index])``.
     """
     rng = np.random.default_rng([settings["seed"], STREAM_LESIONS, index])
+    events_rng = np.random.default_rng([settings["seed"], STREAM_LESION_EVENTS, index])
     response = rng.normal(settings["response_mean_log"], settings["response_sd_log"])
     n_tp = len(settings["timepoints"])
     lesions = draw_lesions(
@@ -95,6 +101,7 @@ def patient_plan(settings: dict, index: int, primary_site: str) -> PatientPlan:
         spacing_mm=pet_spacing_mm(settings),
         settings=settings,
         response_log=response,
+        events_rng=events_rng,
     )
     wtv, tre, smax, count = [], [], [], []
     for t in range(n_tp):

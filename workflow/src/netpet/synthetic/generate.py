@@ -14,6 +14,10 @@ of the output: the files are byte-identical for the same settings):
    way (:func:`netpet.synthetic.render.ct_slabs`, :func:`_write_dicom`), the truth images
    (:func:`_write_truth_images`) and the table rows (:func:`_sample_row`,
    :func:`_scan_row`, :func:`_lesion_rows`).
+
+The ``distinct_body_shifts`` redraws come from the patient's scene-events stream
+``default_rng([seed, STREAM_SCENE_EVENTS, patient_index])`` instead, so the scan stream above is
+untouched when it is off.
 """
 
 from __future__ import annotations
@@ -47,13 +51,14 @@ from netpet.synthetic.anatomy import (
 from netpet.synthetic.cohort import (
     CLINICAL_COLUMNS,
     STREAM_SCAN,
+    STREAM_SCENE_EVENTS,
     PatientPlan,
     draw_cohort,
     patient_plan,
 )
-from netpet.synthetic.lesions import response_category
+from netpet.synthetic.lesions import family_response, response_category, suvtotal
 from netpet.synthetic.placement import Placement, place_lesions
-from netpet.synthetic.presets import resolve_settings
+from netpet.synthetic.presets import MAX_SHIFT_VOX, resolve_settings, settings_record
 from netpet.synthetic.render import LABEL_DTYPE, ct_slabs, intended_suv, pet_image
 
 FLOAT_FORMAT = "%.10g"
@@ -61,7 +66,6 @@ FLOAT_FORMAT = "%.10g"
 # its own, so switching it off leaves every other draw unchanged.
 CT_NOISE_STREAM = 7
 PET_NOISE_STREAM = 8
-MAX_SHIFT_VOX = 2  # the body moves by up to this many PET voxels per axis between scans
 
 
 @dataclass(frozen=True)
@@ -112,12 +116,19 @@ def _grids(settings: dict, body: BodySize) -> tuple[Grid, Grid]:
     return out[0], out[1]
 
 
-def _build_scene(rng: np.random.Generator, patient: dict, settings: dict) -> _Scene:
+def _build_scene(
+    rng: np.random.Generator,
+    patient: dict,
+    settings: dict,
+    events_rng: np.random.Generator | None = None,
+) -> _Scene:
     """Draw the patient's body: grids, anatomy, body shifts and the anatomy at every scan.
 
     Random draws from ``rng``, in this order: the anatomy (:func:`build_anatomy`), the body
     shift of each follow-up (integers z, y, x in PET voxels, each within +-MAX_SHIFT_VOX),
-    then each scan's anatomy (:func:`scan_anatomy`).
+    then each scan's anatomy (:func:`scan_anatomy`).  With ``distinct_body_shifts``, a
+    follow-up shift that is zero or equals an earlier scan's is redrawn from ``events_rng``
+    until it is neither.
 
     Parameters
     ----------
@@ -127,6 +138,8 @@ def _build_scene(rng: np.random.Generator, patient: dict, settings: dict) -> _Sc
         The patient's row of the cohort table (``weight_kg``, ``height_m``).
     settings : dict
         Resolved ``synthetic:`` settings.
+    events_rng : numpy.random.Generator, optional
+        The patient's scene-events stream (needed with ``distinct_body_shifts``).
 
     Returns
     -------
@@ -137,15 +150,54 @@ def _build_scene(rng: np.random.Generator, patient: dict, settings: dict) -> _Sc
     solids, suv, hu = build_anatomy(rng, body)
     spacing = pet_grid.spacing_mm
     n_tp = len(settings["timepoints"])
-    lo, hi = -MAX_SHIFT_VOX, MAX_SHIFT_VOX + 1
-    shifts_vox = [np.zeros(3, int)] + [
-        np.array([rng.integers(lo, hi), rng.integers(lo, hi), rng.integers(lo, hi)])
-        for _ in range(n_tp - 1)
-    ]
+    shifts_vox = body_shifts(
+        rng, n_tp, distinct=settings["distinct_body_shifts"], events_rng=events_rng
+    )
     shifts_mm = [tuple(float(s[2 - i] * spacing[i]) for i in range(3)) for s in shifts_vox]
     anatomies = [scan_anatomy(rng, solids, suv, hu, shifts_mm[t]) for t in range(n_tp)]
     maps = [a.render(pet_grid) for a in anatomies]
     return _Scene(pet_grid, ct_grid, anatomies, maps, shifts_vox, shifts_mm)
+
+
+def body_shifts(
+    rng: np.random.Generator,
+    n_timepoints: int,
+    *,
+    distinct: bool = False,
+    events_rng: np.random.Generator | None = None,
+) -> list[np.ndarray]:
+    """Body shift of each scan versus the baseline, in whole PET voxels (z, y, x).
+
+    Zero at the baseline; each follow-up draws three integers (z, y, x order of the draws)
+    within +-MAX_SHIFT_VOX from ``rng``.  With ``distinct``, a follow-up shift that is zero or
+    equals an earlier scan's is redrawn from ``events_rng`` until it is neither (the ``rng``
+    draws stay as they were).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The patient's scan stream.
+    n_timepoints : int
+        Number of scans, baseline included.
+    distinct : bool
+        Setting ``distinct_body_shifts``.
+    events_rng : numpy.random.Generator, optional
+        The patient's scene-events stream (needed with ``distinct``).
+
+    Returns
+    -------
+    list of numpy.ndarray of int, shape (3,)
+    """
+    lo, hi = -MAX_SHIFT_VOX, MAX_SHIFT_VOX + 1
+    shifts = [np.zeros(3, int)] + [
+        np.array([rng.integers(lo, hi), rng.integers(lo, hi), rng.integers(lo, hi)])
+        for _ in range(n_timepoints - 1)
+    ]
+    if distinct:
+        for t in range(1, n_timepoints):
+            while any(np.array_equal(shifts[t], shifts[u]) for u in range(t)):
+                shifts[t] = events_rng.integers(lo, hi, size=3)
+    return shifts
 
 
 def _noise_rng(settings: dict, index: int, t: int, stream: int) -> np.random.Generator:
@@ -355,12 +407,22 @@ def _scan_row(pid: str, scan: Scan, plan: PatientPlan, scene: _Scene, settings: 
 
 
 def _lesion_rows(
-    pid: str, scan: Scan, plan: PatientPlan, placement: Placement, scene: _Scene
+    pid: str,
+    scan: Scan,
+    plan: PatientPlan,
+    placement: Placement,
+    scene: _Scene,
+    *,
+    splits: bool = False,
 ) -> list[dict]:
     """The ``truth/lesions.tsv`` rows of a scan: every lesion from its first appearance on.
 
     ``centre_*_mm`` is the lesion's analytic centre in this scan's patient coordinates (the
     baseline centre voxel, the lesion's sub-voxel offset and the scan's body shift).
+    ``status``: ``new`` at a follow-up where a lesion first appears, ``split`` there for a
+    split child.  With ``splits`` (``split_probability`` > 0), also ``parent_lesion_id``
+    (empty unless a split child) and ``family_response``
+    (:func:`netpet.synthetic.lesions.family_response`).
     """
     t, grid = scan.t, scene.pet_grid
     rows = []
@@ -379,29 +441,31 @@ def _lesion_rows(
         ]
         status = "present" if les.present[t] else "disappeared"
         if les.present[t] and t == first and t > 0:
-            status = "new"
-        rows.append(
-            {
-                "patient_id": pid,
-                "timepoint": scan.timepoint,
-                "lesion_id": les.lesion_id,
-                "site": placement.sites[les.lesion_id],
-                "organ_label": placement.organ_of[les.lesion_id],
-                "centre_x_mm": centre_mm[0],
-                "centre_y_mm": centre_mm[1],
-                "centre_z_mm": centre_mm[2],
-                "volume_ml": tr["volume_ml"],
-                "n_voxels": tr["n_voxels"],
-                "suvmean": tr["suvmean"],
-                "suvmax": tr["suvmax"],
-                "suvtotal": tr["suvmean"] * tr["n_voxels"] if tr["n_voxels"] else 0.0,
-                "shape": les.shape,
-                "heterogeneous": "yes" if les.pattern != "uniform" else "no",
-                "pattern": les.pattern,
-                "status": status,
-                "response": response_category(les, t),
-            }
-        )
+            status = "new" if les.parent is None else "split"
+        row = {
+            "patient_id": pid,
+            "timepoint": scan.timepoint,
+            "lesion_id": les.lesion_id,
+            "site": placement.sites[les.lesion_id],
+            "organ_label": placement.organ_of[les.lesion_id],
+            "centre_x_mm": centre_mm[0],
+            "centre_y_mm": centre_mm[1],
+            "centre_z_mm": centre_mm[2],
+            "volume_ml": tr["volume_ml"],
+            "n_voxels": tr["n_voxels"],
+            "suvmean": tr["suvmean"],
+            "suvmax": tr["suvmax"],
+            "suvtotal": suvtotal(les, t),
+            "shape": les.shape,
+            "heterogeneous": "yes" if les.pattern != "uniform" else "no",
+            "pattern": les.pattern,
+            "status": status,
+            "response": response_category(les, t),
+        }
+        if splits:
+            row["parent_lesion_id"] = les.parent_lesion_id
+            row["family_response"] = family_response(les, t)
+        rows.append(row)
     return rows
 
 
@@ -456,8 +520,9 @@ def _generate(out_dir: Path, patient: dict, settings: dict) -> dict[str, pd.Data
     index = int(patient["patient_index"])
     pid = patient["patient_id"]
     rng = np.random.default_rng([settings["seed"], STREAM_SCAN, index])
+    events_rng = np.random.default_rng([settings["seed"], STREAM_SCENE_EVENTS, index])
     plan = patient_plan(settings, index, patient["primary_site"])
-    scene = _build_scene(rng, patient, settings)
+    scene = _build_scene(rng, patient, settings, events_rng)
     placement = place_lesions(
         rng, plan.lesions, scene.anatomies[0], scene.maps, scene.pet_grid, scene.shifts_vox
     )
@@ -492,7 +557,9 @@ def _generate(out_dir: Path, patient: dict, settings: dict) -> dict[str, pd.Data
             write_suv=settings["write_truth_suv"],
         )
         rows["samples"].append(_sample_row(out_dir, pid, scan))
-        rows["lesions"] += _lesion_rows(pid, scan, plan, placement, scene)
+        rows["lesions"] += _lesion_rows(
+            pid, scan, plan, placement, scene, splits=settings["split_probability"] > 0
+        )
         rows["scans"].append(_scan_row(pid, scan, plan, scene, settings))
         rows["identifiers"].append({"patient_id": pid, "timepoint": tp, **scan.identifiers})
     return {key: pd.DataFrame(value) for key, value in rows.items()}
@@ -553,7 +620,7 @@ def generate_cohort(out_dir: str | os.PathLike, *, settings: dict, workers: int 
     for tp in tps[1:]:
         truth_cols += [f"dwtv_pct_{tp}", f"dtre_pct_{tp}", f"dsuvmax_pct_{tp}"]
     write_tsv(out / "truth" / "patients.tsv", cohort[truth_cols], float_format=FLOAT_FORMAT)
-    write_json(out / "truth" / "settings.json", settings)
+    write_json(out / "truth" / "settings.json", settings_record(settings))
     streams = {
         "samples": _TsvStream(out / "samples.tsv"),
         "lesions": _TsvStream(out / "truth" / "lesions.tsv"),
@@ -580,4 +647,4 @@ def generate_cohort(out_dir: str | os.PathLike, *, settings: dict, workers: int 
             stream.close(error)
 
 
-__all__ = ["generate_cohort", "generate_patient"]
+__all__ = ["body_shifts", "generate_cohort", "generate_patient"]

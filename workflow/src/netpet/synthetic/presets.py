@@ -17,9 +17,23 @@ HEADER_VARIANTS = ("siemens", "ge", "philips", "midnight", "time_only", "ge_jitt
 """Allowed header variants.  ``ge_jitter`` (GE slice positions: 0.01 mm rounding and bed-boundary
 steps) is opt-in: its positions are up to 0.085 mm off the truth grid, so the cohort's exact
 geometry checks would not hold for it."""
+MAX_SHIFT_VOX = 2
+"""The body moves by up to this many PET voxels per axis between scans."""
+MAX_DISTINCT_SHIFTS = (2 * MAX_SHIFT_VOX + 1) ** 3 - 1
+"""Non-zero whole-voxel shifts within +-MAX_SHIFT_VOX per axis (``distinct_body_shifts``)."""
 WHO_GRADES = ("G1", "G2", "G3")
 PRIMARY_SITES = ("pancreas", "small_bowel", "unknown")
 HAZARD_TERMS = ("dwtv", "dtre", "who_grade")
+
+LONGITUDINAL_EVENT_KEYS: dict[str, Any] = {
+    "split_probability": 0.0,  # chance per follow-up that a baseline lesion splits in two
+    "new_lesion_resolve_probability": 0.0,  # chance a new lesion is gone at the next scan
+    "distinct_body_shifts": False,  # every follow-up's body shift non-zero and its own
+}
+"""Settings of the lesion-tracking events, with their off values (the defaults).  Their draws
+come from streams of their own, so with these values the cohort is the one made before they
+existed; :func:`settings_record` leaves them out of ``truth/settings.json`` then, so its bytes
+match too."""
 
 # Every key, its default and a one-line meaning (the lead copies these into config.yaml).
 _DEFAULT: dict[str, Any] = {
@@ -63,6 +77,7 @@ _DEFAULT: dict[str, Any] = {
     "header_variants": ["siemens", "ge", "philips", "midnight", "time_only"],
     "extra_series_fraction": 0.4,  # share of scans with a NAC PET or CT scout beside them
     "include_head": False,  # FOV from the vertex (pituitary in view) instead of the chest
+    **LONGITUDINAL_EVENT_KEYS,  # events for lesion tracking, all off
     "pet": {  # PET grid
         "matrix": 96,  # in-plane voxels (square)
         "pixel_mm": 4.0,  # in-plane voxel size, mm
@@ -132,6 +147,19 @@ def default_settings(preset: str = "default") -> dict[str, Any]:
     if preset != "default":
         out["name"] = preset
     return out
+
+
+def settings_record(settings: dict[str, Any]) -> dict[str, Any]:
+    """The settings as ``truth/settings.json`` records them.
+
+    Every key of the resolved ``settings`` except the :data:`LONGITUDINAL_EVENT_KEYS` that
+    hold their off value (cohorts that do not use them keep the file they had before).
+    """
+    return {
+        key: value
+        for key, value in settings.items()
+        if not (key in LONGITUDINAL_EVENT_KEYS and value == LONGITUDINAL_EVENT_KEYS[key])
+    }
 
 
 def _fail(key: str, problem: str, fix: str) -> InputError:
@@ -235,7 +263,7 @@ def _validate(s: dict[str, Any]) -> None:
         number("n_progressions", 0, s["n_patients"], integer=True)
     number("lesions_max", 1, 200, integer=True)
     number("lesions_median", 1, s["lesions_max"], integer=True)
-    for key in ("enabled", "noise", "write_truth_suv", "include_head"):
+    for key in ("enabled", "noise", "write_truth_suv", "include_head", "distinct_body_shifts"):
         if not isinstance(s[key], bool):
             raise _fail(key, f"is {s[key]!r}", "give true or false")
     number("liver_cv", 0, 1)
@@ -245,6 +273,14 @@ def _validate(s: dict[str, Any]) -> None:
     if not isinstance(variants, list) or not variants or set(variants) - set(HEADER_VARIANTS):
         raise _fail("header_variants", f"is {variants!r}", f"give a list from {HEADER_VARIANTS}")
     number("extra_series_fraction", 0, 1)
+    number("split_probability", 0, 1)
+    number("new_lesion_resolve_probability", 0, 1)
+    if s["distinct_body_shifts"] and len(tps) - 1 > MAX_DISTINCT_SHIFTS:
+        raise _fail(
+            "distinct_body_shifts",
+            f"cannot hold for {len(tps) - 1} follow-ups",
+            f"use at most {MAX_DISTINCT_SHIFTS} follow-ups or set it to false",
+        )
     for grid in ("pet", "ct"):
         number(f"{grid}.matrix", 16, 1024, integer=True, value=s[grid]["matrix"])
         number(f"{grid}.pixel_mm", 0.3, 10, value=s[grid]["pixel_mm"])

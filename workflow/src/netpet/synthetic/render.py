@@ -180,7 +180,7 @@ def _paint_ct_lesions(hu, lab, lesions, t, ct_grid, z_range, placement, shift_vo
             pet_grid.origin_mm[i] + c[2 - i] * pet_grid.spacing_mm[i] + les.offset_mm[i]
             for i in range(3)
         ]
-        r = les.bound_mm * les.scale[t] + 1.0
+        r = les.extent_mm(t) + 1.0
         ix = np.nonzero(np.abs(x - centre[0]) <= r)[0]
         iy = np.nonzero(np.abs(y - centre[1]) <= r)[0]
         iz = np.nonzero(np.abs(z - centre[2]) <= r)[0]

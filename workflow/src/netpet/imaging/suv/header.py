@@ -10,6 +10,7 @@ Private tags are read by tag number: some files carry no private-creator element
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import os
 import re
@@ -164,18 +165,32 @@ def radiopharmaceutical(ds):
 # DICOM date/time values
 
 
+# Every slice of a series repeats a few date and time texts: each is parsed once (the results
+# are immutable).  Invalid texts raise each time (exceptions are not cached).
+@functools.lru_cache(maxsize=4096)
+def _date_of_text(text: str) -> dt.date:
+    return dt.datetime.strptime(text, "%Y%m%d").date()
+
+
 def parse_date(value: str) -> dt.date:
     """Parse a DICOM DA value (``YYYYMMDD``; the old ``YYYY.MM.DD`` form too)."""
     text = str(value).strip().replace(".", "").replace("-", "")
-    return dt.datetime.strptime(text[:8], "%Y%m%d").date()
+    return _date_of_text(text[:8])
 
 
 def parse_time(value: str) -> dt.time:
     """Parse a DICOM TM value (``HH``, ``HHMM``, ``HHMMSS``, ``HHMMSS.FFFFFF``, ``HH:MM:SS``)."""
-    text = str(value).strip().replace(":", "")
+    parsed = _time_of_text(str(value).strip().replace(":", ""))
+    if parsed is None:
+        raise ValueError(f"not a DICOM time: {value!r}")
+    return parsed
+
+
+@functools.lru_cache(maxsize=4096)
+def _time_of_text(text: str) -> dt.time | None:
     match = re.fullmatch(r"(\d{2})(\d{2})?(\d{2})?(?:\.(\d{1,6}))?", text)
     if match is None:
-        raise ValueError(f"not a DICOM time: {value!r}")
+        return None
     hour, minute, second, fraction = match.groups()
     micro = int((fraction or "0").ljust(6, "0"))
     return dt.time(int(hour), int(minute or 0), int(second or 0), micro)
