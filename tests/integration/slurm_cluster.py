@@ -126,9 +126,10 @@ class SlurmCluster:
                     "JobAcctGatherType=jobacct_gather/none",
                     "AccountingStorageType=accounting_storage/none",
                     "JobCompType=jobcomp/none",
-                    # Finished jobs stay visible to squeue for 5 minutes (the default; the
-                    # executor plugin uses squeue only when MinJobAge >= 3 x its first wait).
-                    "MinJobAge=300",
+                    # Finished jobs stay visible to squeue for 30 minutes (default 5), so the
+                    # test lists every job of a run of up to its 900 s timeout afterwards;
+                    # the executor plugin uses squeue only when MinJobAge >= 3 x its first wait.
+                    "MinJobAge=1800",
                     "SlurmctldTimeout=30",
                     "SlurmdTimeout=30",
                     "InactiveLimit=0",

@@ -166,7 +166,7 @@ def test_every_job_ran_as_a_slurm_job(runs, cluster):
     run_id = re.search(r"SLURM run ID: (\S+)", log)
     assert run_id, log[-3000:]
     submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", log)
-    # squeue asks slurmctld, which keeps finished jobs for MinJobAge (300 s).
+    # squeue asks slurmctld, which keeps finished jobs for MinJobAge (1800 s here).
     result = subprocess.run(
         ["squeue", "--states=all", "--noheader", "--format=%i|%T", "--name", run_id[1]],
         env=cluster.env,
@@ -177,9 +177,10 @@ def test_every_job_ran_as_a_slurm_job(runs, cluster):
     states = dict(line.split("|") for line in result.stdout.split())
     assert sorted(states) == sorted(submitted)
     assert set(states.values()) == {"COMPLETED"}, states
-    # The profile's groups: one job per scan, one for the cohort, one for the synthetic cohort.
-    scans = (runs["slurm"] / "resources/synthetic/tiny/samples.tsv").read_text().splitlines()
-    assert len(submitted) == len(scans) - 1 + 2
+    # The profile's groups: one job per patient (its scans' conversion and analysis, the
+    # registration and the lesion tracks), one for the cohort, one for the synthetic cohort.
+    clinical = (runs["slurm"] / "resources/synthetic/tiny/clinical.tsv").read_text().splitlines()
+    assert len(submitted) == len(clinical) - 1 + 2
     assert _steps(log) == _steps(runs["local_log"])
     assert re.findall(r"^localrule (\w+):", log, flags=re.MULTILINE) == ["all"]
     assert "Falling back to 'sacct'" not in log  # sacct fails on a cluster without accounting
