@@ -64,9 +64,19 @@ lint: $(STAMP)
 test: $(STAMP) r-deps slurm-deps lint
 	$(BIN)/python -m pytest
 
-# Accuracy and time per stage of the imaging chain on a freshly generated default cohort.
+# Benchmarks (BENCHMARKS.md): accuracy and time per stage of the imaging chain; the default
+# study end to end and a clinical-preset run with each rule's time and peak memory; the
+# conversion beside dcm2niix (PyPI, pinned in the `bench` extra) on a 545-slice PET; the DAG
+# build for 1,000 to 10,000 patients; lesion tracking accuracy on the three-time-point cohort.
+BENCH_DIR ?= /tmp/netpet-bench
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check dcm2niix==1.0.20260724
 	$(BIN)/python benchmarks/accuracy.py resources/synthetic/bench results/bench --generate 24 --workers 2
+	$(BIN)/python benchmarks/study.py $(BENCH_DIR)/default --cores 2
+	$(BIN)/python benchmarks/study.py $(BENCH_DIR)/clinical --cores 2 --config '{synthetic: {preset: clinical, n_patients: 2, n_men: 1, n_progressions: null}}'
+	$(BIN)/python benchmarks/conversion.py $(BENCH_DIR)/conversion --generate
+	$(BIN)/python benchmarks/dag.py
+	$(BIN)/python benchmarks/tracks.py --seeds 20240607 20240608 --workers 2 --out $(BENCH_DIR)/tracks
 
 clean:
 	rm -rf results .snakemake resources/synthetic

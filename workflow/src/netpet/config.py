@@ -6,16 +6,19 @@ schema errors into messages that name the file, the key or column, the row, and 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-import pandas as pd
 import yaml
 
 from netpet.errors import InputError
+
+if TYPE_CHECKING:  # imported where used: load_schema alone (SUV ranges) needs neither
+    import jsonschema
+    import pandas as pd
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -28,6 +31,8 @@ def load_schema(name: str) -> dict:
 
 def _extend_with_defaults(validator_class):
     """A validator that fills in ``default`` values of object properties while validating."""
+    import jsonschema
+
     validate_properties = validator_class.VALIDATORS["properties"]
 
     def set_defaults(validator, properties, instance, schema):
@@ -46,7 +51,11 @@ def _copy(value):
     return copy.deepcopy(value)
 
 
-_DefaultFillingValidator = _extend_with_defaults(jsonschema.Draft202012Validator)
+@functools.cache
+def _default_filling_validator():
+    import jsonschema
+
+    return _extend_with_defaults(jsonschema.Draft202012Validator)
 
 
 def _key_path(error: jsonschema.ValidationError) -> str:
@@ -92,7 +101,7 @@ def validate_config(config: Mapping[str, Any], *, source: str = "config") -> dic
     """
     filled = _copy(dict(config))
     errors = sorted(
-        _DefaultFillingValidator(load_schema("config")).iter_errors(filled),
+        _default_filling_validator()(load_schema("config")).iter_errors(filled),
         key=lambda e: list(map(str, e.absolute_path)),
     )
     if errors:
@@ -152,6 +161,9 @@ def load_sheet(path: str | Path, schema_name: str) -> pd.DataFrame:
         unknown (where the schema forbids extra columns), or a cell has a wrong value; the
         message names the file, the line and the column.
     """
+    import jsonschema
+    import pandas as pd
+
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: sheet not found; check the path given in the config")

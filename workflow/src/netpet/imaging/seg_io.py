@@ -25,20 +25,22 @@ import hmac
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pydicom
 import SimpleITK as sitk
-from matplotlib.path import Path as PolygonPath
 from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import read_dataset
 from pydicom.filewriter import write_dataset
 
 from netpet import __version__
 from netpet.errors import InputError
-from netpet.imaging.grid import resample_labels_to
 from netpet.io import atomic_path, write_tsv
+
+if TYPE_CHECKING:  # pandas, matplotlib and scipy (grid) are imported where used: the PET
+    # conversion needs only source_slice_record, and their import is half its time
+    import pandas as pd
 
 # Segmentation types written by write_dicom_seg.
 SEG_TYPES = ("BINARY", "LABELMAP")
@@ -88,6 +90,8 @@ def read_label_map(path: str | os.PathLike, reference: sitk.Image) -> sitk.Image
     if image.GetNumberOfComponentsPerPixel() != 1 or image.GetDimension() != 3:
         raise InputError(f"{path}: a label map must be a 3-D single-component image")
     image = _as_uint16(image, source=str(path))
+    from netpet.imaging.grid import resample_labels_to
+
     resampled = resample_labels_to(image, reference)
     if sitk.GetArrayViewFromImage(image).any() and not sitk.GetArrayViewFromImage(resampled).any():
         raise InputError(
@@ -171,6 +175,8 @@ def read_rtstruct(
                     "not lie on a PET slice plane inside the PET volume; is this RTSTRUCT "
                     "drawn on this PET series?"
                 )
+            from matplotlib.path import Path as PolygonPath
+
             inside = PolygonPath(index[:, :2]).contains_points(centres)
             roi_mask[slice_index] ^= inside.reshape(size_xyz[1], size_xyz[0])
         out[roi_mask] = label
@@ -222,6 +228,8 @@ def read_dicom_seg(
 def read_label_map_image(image: sitk.Image, reference: sitk.Image, *, source: str) -> sitk.Image:
     """Resample an in-memory label image to the PET grid (as :func:`read_label_map`)."""
     image = _as_uint16(image, source=source)
+    from netpet.imaging.grid import resample_labels_to
+
     resampled = resample_labels_to(image, reference)
     if sitk.GetArrayViewFromImage(image).any() and not sitk.GetArrayViewFromImage(resampled).any():
         raise InputError(f"{source}: no labelled voxel falls inside the PET field of view")
@@ -354,7 +362,7 @@ def source_slice_record(headers: Sequence[pydicom.Dataset]) -> list[str]:
         reduced = pydicom.Dataset()
         for keyword in keep:
             if keyword in ds:
-                setattr(reduced, keyword, copy.deepcopy(ds[keyword].value))
+                reduced[keyword] = ds[keyword]  # written, never changed: no copy needed
         buffer = DicomBytesIO()
         buffer.is_little_endian, buffer.is_implicit_VR = True, False
         write_dataset(buffer, reduced)
@@ -596,6 +604,8 @@ def write_dicom_seg(
             if k == 0 or kind == "sop_instance":
                 source_uid = str(ds[keyword].value)
                 rows.append((source_uid, deidentified_uid(source_uid, uid_salt), kind))
+    import pandas as pd
+
     uid_map = pd.DataFrame(rows, columns=list(UID_MAP_COLUMNS)).drop_duplicates("source_uid")
     new_uids = dict(zip(uid_map["source_uid"], uid_map["deidentified_uid"], strict=True))
     sources = [_deidentified_source(d, new_uids, patient_id) for d in datasets]
