@@ -1,9 +1,9 @@
 """The whole study end to end, timed, in a scratch copy of the project.
 
-Copies the project's Snakefile, ``workflow/`` and ``config/`` into ``WORK_DIR`` (results and
-the synthetic cohort start empty), runs ``snakemake --cores N`` there with optional config
-overrides (a YAML file or inline YAML), and prints the wall time, the number of jobs and the
-per-rule table of :mod:`benchmarks.rules` (time and peak memory of each rule's jobs).
+Copies the project's Snakefile, ``workflow/``, ``config/`` and ``envs/`` into ``WORK_DIR``
+(results and the synthetic cohort start empty), runs ``snakemake --cores N`` there with
+optional config overrides (a YAML file or inline YAML), and prints the wall time, the number
+of jobs and the per-rule table of :mod:`benchmarks.rules` (time and peak memory per rule).
 
 Usage (from the repository root)::
 
@@ -33,7 +33,7 @@ def run_study(work_dir: Path, *, cores: int, overrides: dict) -> tuple[float, in
         shutil.rmtree(work_dir)
     work_dir.mkdir(parents=True)
     shutil.copy2(ROOT / "Snakefile", work_dir / "Snakefile")
-    for folder in ("workflow", "config"):
+    for folder in ("workflow", "config", "envs"):
         shutil.copytree(
             ROOT / folder, work_dir / folder, ignore=shutil.ignore_patterns("__pycache__")
         )

@@ -175,20 +175,38 @@ def test_merge_continues_largest_parent_and_absorbed_track_follows():
     assert len(owner_rows(table)) == 4
 
 
-def test_many_to_many_resolves_by_size_then_overlap():
+def test_many_to_many_continues_by_shared_voxels_then_absorbs():
     base = label_map((1, 0, 6, 0, 6), (2, 0, 6, 7, 9), (3, 0, 6, 11, 13))  # 36, 12, 12
-    # lesion 5 covers 1's right columns, all of 2 and of 3; lesion 6 only 1's left part
+    # lesion 6 (24 voxels) is 1's left two thirds; lesion 5 (54) covers 1's right third
+    # (12 shared voxels), all of 2 and all of 3
     follow = label_map((6, 0, 6, 0, 4), (5, 0, 6, 4, 13))
     suv = {("b", 1): 100, ("b", 2): 30, ("b", 3): 30, ("f1", 5): 120, ("f1", 6): 60}
     table = run([base, follow], suv)
     f1 = table[table["timepoint"] == "f1"].set_index("track_id")
-    # track 1 (largest) continues with its largest linked lesion (5), absorbing 2 and 3;
-    # lesion 6 is left over and splits off track 1.
-    assert f1["lesion_id"].tolist() == [5, 5, 5, 6]
-    assert f1["status"].tolist() == ["merged", "merged", "merged", "split"]
-    assert f1["parent_track_id"].tolist() == [pd.NA, 1, 1, 1]
-    # one family: 180 vs 160 = +12.5 %
-    assert set(f1["category"]) == {"stable"}
+    # track 1 (largest) continues with the lesion it shares most with (6: 24 voxels, not the
+    # larger 5: 12); tracks 2 and 3 (12 voxels each, tie: smaller id first): 2 continues with
+    # 5 and 3, left over, is absorbed into it.  Nothing is left over to split off.
+    assert f1["lesion_id"].tolist() == [6, 5, 5]
+    assert f1["status"].tolist() == ["present", "merged", "merged"]
+    assert f1["parent_track_id"].tolist() == [pd.NA, pd.NA, 2]
+    # families {1} and {2, 3} (the 1-5 link continues nothing): 60 vs 100 = -40 %;
+    # 120 vs 30 + 30 = +100 %
+    assert f1["category"].tolist() == ["decreasing", "increasing", "increasing"]
+
+
+def test_split_piece_sharing_most_voxels_keeps_the_track():
+    base = label_map((1, 0, 6, 0, 6))  # 36 voxels
+    # 3: 18 voxels, all inside the old extent; 4: 36 voxels, 12 of them inside
+    follow = label_map((3, 0, 6, 0, 3), (4, 0, 6, 4, 10))
+    suv = {("b", 1): 100, ("f1", 3): 50, ("f1", 4): 100}
+    table = run([base, follow], suv)
+    assert track(table, 1)["lesion_id"].tolist() == [1, 3]  # not the larger 4
+    assert track(table, 2)[["lesion_id", "parent_track_id"]].iloc[0].tolist() == [4, 1]
+    # shared voxels tie (12 and 12): the larger piece continues
+    follow = label_map((3, 0, 6, 0, 2), (4, 0, 6, 4, 10))
+    table = run([base, follow], {("b", 1): 100, ("f1", 3): 30, ("f1", 4): 100})
+    assert track(table, 1)["lesion_id"].tolist() == [1, 4]
+    assert track(table, 2)["lesion_id"].tolist() == [3]
 
 
 def test_overlap_threshold_edge_and_distance_fallback():

@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 import SimpleITK as sitk
 
-from netpet.longitudinal.accuracy import METRIC_COLUMNS, track_accuracy
+from netpet.longitudinal.accuracy import (
+    METRIC_COLUMNS,
+    category_disagreements,
+    event_calls,
+    track_accuracy,
+    track_accuracy_tables,
+)
 from netpet.longitudinal.tracks import TrackSettings, cohort_tracks
 
 SPACING = (4.0, 4.0, 4.0)  # (x, y, z) mm: a voxel is 0.064 mL, a 4 x 4 box 1.024 mL
@@ -30,8 +36,12 @@ def write(path, labels_zyx):
     return path
 
 
-def build(tmp_path, truth_maps, seg_maps, truth_rows, suvtotal):
-    """Write truth and segmentation of patient P1 and run tracks and their accuracy."""
+def build(tmp_path, truth_maps, seg_maps, truth_rows, suvtotal, truth_suvtotal=None):
+    """Write truth and segmentation of patient P1 and run tracks and their accuracy.
+
+    ``truth_suvtotal``: optional true SUVtotal per (timepoint, lesion_id) (0 when absent).
+    Returns the tracks, the metrics indexed by name and the true-lesion table.
+    """
     truth_dir = tmp_path / "truth"
     scans, seg_paths = [], []
     for timepoint in truth_maps:
@@ -47,6 +57,8 @@ def build(tmp_path, truth_maps, seg_maps, truth_rows, suvtotal):
         for t, v in zip(truth["timepoint"], truth["lesion_id"], strict=True)
     }
     truth["volume_ml"] = [voxels[key] * VOXEL_ML for key in voxels]
+    if truth_suvtotal is not None:
+        truth["suvtotal"] = [truth_suvtotal.get(key, 0.0) for key in voxels]
     truth = truth.assign(patient_id="P1", site="liver")
     truth.to_csv(truth_dir / "lesions.tsv", sep="\t", index=False)
     lesions = pd.DataFrame(
@@ -63,14 +75,16 @@ def build(tmp_path, truth_maps, seg_maps, truth_rows, suvtotal):
         timepoints=timepoints,
         settings=TrackSettings(),
     )
-    metrics = track_accuracy(
-        tracks=tracks,
-        truth_dir=truth_dir,
-        scans=scans,
-        seg_paths=seg_paths,
-        timepoints=timepoints,
-    )
-    return tracks, metrics.set_index("metric")
+    arguments = {
+        "tracks": tracks,
+        "truth_dir": truth_dir,
+        "scans": scans,
+        "seg_paths": seg_paths,
+        "timepoints": timepoints,
+    }
+    metrics, lesions = track_accuracy_tables(**arguments)
+    pd.testing.assert_frame_equal(track_accuracy(**arguments), metrics)
+    return tracks, metrics.set_index("metric"), lesions
 
 
 def test_one_break_and_one_swap(tmp_path):
@@ -95,7 +109,7 @@ def test_one_break_and_one_swap(tmp_path):
     ]
     suvtotal = {("b", 7): 100, ("b", 8): 100, ("b", 9): 100}
     suvtotal |= {("f", 1): 100, ("f", 2): 100, ("f", 3): 100}
-    tracks, metrics = build(tmp_path, truth_maps, seg_maps, truth_rows, suvtotal)
+    tracks, metrics, _ = build(tmp_path, truth_maps, seg_maps, truth_rows, suvtotal)
     by_track = tracks.set_index(["track_id", "timepoint"])["status"].to_dict()
     assert by_track == {
         (1, "b"): "present",
@@ -115,16 +129,24 @@ def test_one_break_and_one_swap(tmp_path):
     # lesion 4's measured track is not new, lesion 3's not disappeared
     assert (value["new_recall_ge_1ml"], n["new_recall_ge_1ml"]) == (0.0, 1)
     assert (value["disappeared_recall_ge_1ml"], n["disappeared_recall_ge_1ml"]) == (0.0, 1)
-    # the measured new track holds true lesion 2, the disappeared one held 2 as well
+    # the measured new track holds true lesion 2, the disappeared one held 2 as well: both
+    # are the tracks' own errors (2 was detected at b and is detected at f)
     assert (value["new_precision"], n["new_precision"]) == (0.0, 1)
     assert (value["disappeared_precision"], n["disappeared_precision"]) == (0.0, 1)
+    assert (value["new_false_tracking"], value["disappeared_false_tracking"]) == (1, 1)
+    for name in ("new_false_unmatched", "new_false_missed_before"):
+        assert value[name] == 0
+    for name in ("disappeared_false_unmatched", "disappeared_false_missed_now"):
+        assert value[name] == 0
     assert n["split_recall_ge_1ml"] == 0 and np.isnan(value["split_recall_ge_1ml"])
     # categories at f: 1 stable (right); 2 new (truth stable), 3 and 4 stable
-    # (truth disappearing, new)
+    # (truth disappearing, new); every lesion is 1.024 mL
     assert (value["category_agreement"], n["category_agreement"]) == (0.25, 4)
+    agreement = (value["category_agreement_ge_1ml"], n["category_agreement_ge_1ml"])
+    assert agreement == (0.25, 4)
     # both sides heterogeneous (truth: new + disappearing; measured: new + disappearing)
     assert (value["heterogeneity_agreement"], n["heterogeneity_agreement"]) == (1.0, 1)
-    assert metrics["target"]["track_continuity_ge_1ml"] == pytest.approx(0.9)
+    assert metrics["target"]["track_continuity_ge_1ml"] == pytest.approx(0.95)
 
 
 @pytest.mark.parametrize("with_family_response", [False, True])
@@ -150,7 +172,7 @@ def test_perfect_tracks_with_a_split_and_a_disappearance(tmp_path, with_family_r
         truth_rows = [row[:5] for row in truth_rows]
     suvtotal = {("b", 1): 100, ("b", 3): 50, ("f1", 1): 20, ("f1", 2): 20}
     suvtotal |= {("f2", 1): 20, ("f2", 2): 20}
-    tracks, metrics = build(tmp_path, truth_maps, seg_maps, truth_rows, suvtotal)
+    tracks, metrics, _ = build(tmp_path, truth_maps, seg_maps, truth_rows, suvtotal)
     child = tracks[tracks["lesion_id"].eq(2) & tracks["timepoint"].eq("f1")].iloc[0]
     assert (child["status"], child["parent_track_id"]) == ("split", 1)
     value, n = metrics["value"], metrics["n"]
@@ -163,6 +185,7 @@ def test_perfect_tracks_with_a_split_and_a_disappearance(tmp_path, with_family_r
         # the truth's family category is the tracks' (40 vs 100: decreasing); neither side
         # is heterogeneous (decreasing, disappearing)
         assert (value["category_agreement"], n["category_agreement"]) == (1.0, 6)
+        assert value["category_agreement_ge_1ml"] == 1.0  # every lesion is >= 1 mL
         assert (value["heterogeneity_agreement"], n["heterogeneity_agreement"]) == (1.0, 2)
     else:
         # ``response`` alone calls the child new: 2 of 6 follow-up rows disagree, and the
@@ -170,3 +193,80 @@ def test_perfect_tracks_with_a_split_and_a_disappearance(tmp_path, with_family_r
         agreement = (value["category_agreement"], n["category_agreement"])
         assert agreement == (pytest.approx(4 / 6), 6)
         assert (value["heterogeneity_agreement"], n["heterogeneity_agreement"]) == (0.0, 2)
+
+
+def test_false_calls_and_disagreements_have_their_causes(tmp_path):
+    # 1: found at b and f, true +35 % (increasing), measured +25 % (stable): borderline.
+    # 2: 0.256 mL at b, missed there; 1.024 mL at f, found: measured new (truth increasing).
+    # 3: found at b, missed at f (shrunk to 0.256 mL): measured disappeared (truth decreasing).
+    # 4: never found.  5: found at b and f, stable on both sides.
+    # Segmentation false positives: 9 at b only, 8 at f only.
+    truth_maps = {
+        "b": label_map(
+            (1, 0, 4, 0, 4),
+            (2, 0, 2, 10, 12),
+            (3, 10, 14, 0, 4),
+            (4, 10, 14, 20, 24),
+            (5, 16, 20, 10, 14),
+        ),
+        "f": label_map(
+            (1, 0, 4, 0, 4),
+            (2, 0, 4, 10, 14),
+            (3, 10, 12, 0, 2),
+            (4, 10, 14, 20, 24),
+            (5, 16, 20, 10, 14),
+        ),
+    }
+    seg_maps = {
+        "b": label_map((1, 0, 4, 0, 4), (3, 10, 14, 0, 4), (5, 16, 20, 10, 14), (9, 0, 4, 30, 34)),
+        "f": label_map(
+            (1, 0, 4, 0, 4), (2, 0, 4, 10, 14), (5, 16, 20, 10, 14), (8, 16, 20, 30, 34)
+        ),
+    }
+    truth_rows = [("b", v, "present", "baseline", None) for v in (1, 2, 3, 4, 5)] + [
+        ("f", 1, "present", "increasing", None),
+        ("f", 2, "present", "increasing", None),
+        ("f", 3, "present", "decreasing", None),
+        ("f", 4, "present", "stable", None),
+        ("f", 5, "present", "stable", None),
+    ]
+    truth_suvtotal = {("b", 1): 100, ("f", 1): 135, ("b", 2): 20, ("f", 2): 100}
+    truth_suvtotal |= {("b", 3): 100, ("f", 3): 20, ("b", 4): 100, ("f", 4): 100}
+    truth_suvtotal |= {("b", 5): 100, ("f", 5): 100}
+    suvtotal = {("b", 1): 100, ("b", 3): 100, ("b", 5): 100, ("b", 9): 50}
+    suvtotal |= {("f", 1): 125, ("f", 2): 100, ("f", 5): 100, ("f", 8): 50}
+    tracks, metrics, lesions = build(
+        tmp_path, truth_maps, seg_maps, truth_rows, suvtotal, truth_suvtotal
+    )
+    # tracks at b: 1 (seg 1), 2 (seg 3), 3 (seg 5), 4 (seg 9); new at f: 5 (seg 2), 6 (seg 8)
+    new, gone = event_calls(lesions, tracks)
+    assert dict(zip(new["track_id"], new["cause"], strict=True)) == {
+        5: "missed_before",
+        6: "unmatched",
+    }
+    assert dict(zip(gone["track_id"], gone["cause"], strict=True)) == {
+        2: "missed_now",
+        4: "unmatched",
+    }
+    value, n = metrics["value"], metrics["n"]
+    assert (value["new_precision"], n["new_precision"]) == (0.0, 2)
+    assert (value["new_false_unmatched"], value["new_false_missed_before"]) == (1, 1)
+    assert (value["disappeared_precision"], n["disappeared_precision"]) == (0.0, 2)
+    assert (value["disappeared_false_unmatched"], value["disappeared_false_missed_now"]) == (1, 1)
+    assert value["new_false_tracking"] == value["disappeared_false_tracking"] == 0
+    # only 5 agrees; the never-found 4 counts as a disagreement; 2 (0.256 mL at its first
+    # scan) is left out of the >= 1 mL figure
+    assert (value["category_agreement"], n["category_agreement"]) == (0.2, 5)
+    agreement = (value["category_agreement_ge_1ml"], n["category_agreement_ge_1ml"])
+    assert agreement == (0.25, 4)
+    # 4 never detected: continuity is scored over the 3 detected lesions >= 1 mL
+    assert (value["track_continuity_ge_1ml"], n["track_continuity_ge_1ml"]) == (1.0, 3)
+    why = category_disagreements(lesions).set_index("lesion_id")
+    assert why["reason"].to_dict() == {
+        1: "borderline",
+        2: "new_mismatch",
+        3: "not_detected_now",
+        4: "never_detected",
+    }
+    # true changes (SUVtotal vs baseline): +35 %, +400 %, -80 %, 0 %
+    assert why["true_change_pct"].tolist() == pytest.approx([35.0, 400.0, -80.0, 0.0])
