@@ -11,7 +11,7 @@ from snakemake.logging import logger
 
 sys.path.insert(0, str(Path(workflow.current_basedir).parent / "src"))
 
-from netpet.config import load_sheet, validate_config  # noqa: E402
+from netpet.config import load_schema, load_sheet, validate_config  # noqa: E402
 from netpet.errors import InputError  # noqa: E402
 from netpet.steps.study import figure_columns  # noqa: E402
 from netpet.steps.study import analysed_columns  # noqa: E402
@@ -97,8 +97,15 @@ PATIENTS = sorted(set(SCANS["patient_id"]))
 CLINICAL_SHEET = f"{SYNTHETIC_DIR}/clinical.tsv" if SYNTHETIC else config["clinical"]
 
 
+# The sheet schema's ID pattern, not an alternation of every ID: Snakemake writes the
+# constraint into every path pattern and scans and matches it for every file of every job, so
+# an alternation of N IDs costs O(N) per file and O(N^2) for the DAG.  Unknown IDs are caught
+# by scan_row.
+PATIENT_ID_PATTERN = load_schema("samples")["properties"]["patient_id"]["pattern"].strip("^$")
+
+
 wildcard_constraints:
-    patient="|".join(map(re.escape, PATIENTS)) if PATIENTS else "[^/]+",
+    patient=PATIENT_ID_PATTERN,
     timepoint="|".join(map(re.escape, TIMEPOINTS)),
 
 
@@ -126,9 +133,18 @@ def _rows_by_scan():
 ROWS = _rows_by_scan()
 
 
+SCAN_KEYS = frozenset(scan_pairs())
+
+
 def scan_row(wildcards):
     """The samples-sheet row of a user's scan (empty for the synthetic cohort)."""
-    return ROWS.get((wildcards.patient, wildcards.timepoint), {})
+    key = (wildcards.patient, wildcards.timepoint)
+    if key not in SCAN_KEYS:
+        raise WorkflowError(
+            f"{wildcards.patient}/{wildcards.timepoint} is not a scan of the cohort (samples "
+            "sheet, or the synthetic cohort): check the patient and time point of the target"
+        )
+    return ROWS.get(key, {})
 
 
 def dicom_folders(wildcards):
