@@ -22,10 +22,10 @@ reported; the files are in the page cache for every run, as in a workflow run th
 listed the folder):
 
 (a) ``dcm2niix -z y`` and ``-z n`` on the PET folder (and ``-z y`` on the PET and CT folders);
-(b) netpet's PET-only conversion to SUV: the workflow script
-    ``workflow/scripts/pet_ct_to_nifti.py`` run by a fresh Python with the ``snakemake``
-    object it expects (what a Snakemake job runs, without Snakemake's own start-up, which is
-    timed separately: ``import snakemake.script``, the preamble of every ``script:`` job);
+(b) netpet's PET-only conversion to SUV: :func:`netpet.steps.ingest.ingest_scan` with its
+    log, as the patient's job runs it, in a fresh Python (without Snakemake's own start-up,
+    which is timed separately: ``import snakemake.script``, the preamble of every
+    ``script:`` job);
 (c) the same with the CT (``ct.nii.gz`` and ``ct_on_pet.nii.gz`` too).
 
 Then, in this process, the stages of (c), each the median of ``--runs`` calls after one
@@ -55,7 +55,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "workflow" / "scripts" / "pet_ct_to_nifti.py"
+SRC = ROOT / "workflow" / "src"
 DCM2NIIX_PIN = "dcm2niix==1.0.20260724"
 GENERATE_SETTINGS = {
     "preset": "clinical",
@@ -68,32 +68,28 @@ GENERATE_SETTINGS = {
 }
 """Settings of :func:`netpet.synthetic.generate_cohort` for ``--generate``."""
 
-# Runs the workflow script as Snakemake's script: directive would, minus Snakemake's preamble.
+# The conversion as the patient's job runs it (netpet.steps.ingest.ingest_scan with its log),
+# in a fresh Python, minus Snakemake's preamble.
 CHILD = """
-import runpy, sys
-from types import SimpleNamespace as NS
-pet, ct, out, script = sys.argv[1:5]
-snakemake = NS(
-    scriptdir=str(__import__("pathlib").Path(script).parent),
-    log=[out + "/convert.log"],
-    wildcards=NS(patient="P", timepoint="t"),
-    params=NS(
-        folders={"pet": pet, **({"anatomy": ct} if ct else {})},
-        modality="ct" if ct else None,
-        pet_series_uid=None,
-        mr_series_uid=None,
-        overrides={},
+import sys
+pet, ct, out, src = sys.argv[1:5]
+sys.path.insert(0, src)
+from netpet.logs import log_to
+from netpet.steps.ingest import ingest_scan
+with log_to(out + "/convert.log"):
+    ingest_scan(
+        patient_id="P",
+        timepoint="t",
+        pet_dicom=pet,
+        anatomy_dicom=ct or None,
+        anatomy_modality="ct" if ct else None,
         suv_type="bw",
         max_uptake_half_lives=6.0,
-    ),
-    output=NS(
-        pet_suv=out + "/pet_suv.nii.gz",
-        anatomy=out + "/anatomy",
-        suv_provenance=out + "/suv.json",
-        pet_slices=out + "/pet_slices.json",
-    ),
-)
-runpy.run_path(script, init_globals={"snakemake": snakemake}, run_name="__main__")
+        pet_suv_path=out + "/pet_suv.nii.gz",
+        anatomy_dir=out + "/anatomy",
+        provenance_path=out + "/suv.json",
+        pet_slices_path=out + "/pet_slices.json",
+    )
 """
 
 
@@ -271,7 +267,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             "netpet PET -> SUV (script)",
             "PET",
             n_pet,
-            [*netpet, pet_dir, "", "{out}", SCRIPT],
+            [*netpet, pet_dir, "", "{out}", SRC],
             reference="dcm2niix -z y",
         )
         if ct_dir is not None:
@@ -281,7 +277,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "netpet PET -> SUV + CT (script)",
                 "PET + CT",
                 slices,
-                [*netpet, pet_dir, ct_dir, "{out}", SCRIPT],
+                [*netpet, pet_dir, ct_dir, "{out}", SRC],
                 reference="dcm2niix -z y PET + CT",
             )
         measure("python -c pass", "-", "-", [args.python, "-c", "pass"])
@@ -316,8 +312,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         for row in rows:
             print(f"    {row['command'] if row['tool'].startswith('dcm2niix') else row['tool']}")
         print(
-            f"\nnetpet runs {SCRIPT.relative_to(ROOT)} in `{args.python} -c <CHILD>` with a "
-            "stand-in `snakemake` object (see CHILD in this file)."
+            f"\nnetpet runs netpet.steps.ingest.ingest_scan in `{args.python} -c <CHILD>` "
+            "(see CHILD in this file), as the patient's job does."
         )
         if not args.no_stages:
             out = work / "stages"

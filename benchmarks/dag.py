@@ -14,14 +14,17 @@ smallest cohort (CPU time is steadier than wall time on a machine shared with ot
 Usage (from the repository root)::
 
     .venv/bin/python benchmarks/dag.py [--patients 24 1000 2400 10000] [--scratch /tmp/dag]
-        [--snakefile Snakefile] [--timeout 600] [--repeat 1] [--cprofile DIR]
+        [--snakefile Snakefile] [--timeout 600] [--repeat 1] [--cprofile DIR] [--first-job]
         [-- EXTRA SNAKEMAKE ARGS]
 
 ``--snakefile`` may name a patched copy of the workflow (its ``config/`` is the one copied).
 ``--repeat K`` runs each size K times and reports the least CPU and wall time (other work on
 the machine only ever adds time).  ``--cprofile DIR`` runs each dry run under
 :mod:`cProfile`, writes ``DIR/dag_<N>.prof`` and prints its top entries by cumulative time
-(a run that times out leaves no profile).  Arguments after ``--`` go to Snakemake, e.g.
+(a run that times out leaves no profile).  ``--first-job`` times a real run instead, up to
+the moment Snakemake starts its first job (then stops it; the job fails or is cut short, which
+is harmless on the empty inputs): what a user waits before any work starts, without the
+per-job output of a dry run.  Arguments after ``--`` go to Snakemake, e.g.
 ``-- --rerun-triggers mtime``.
 """
 
@@ -30,11 +33,14 @@ from __future__ import annotations
 import argparse
 import os
 import pstats
+import queue
 import re
 import resource
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +54,7 @@ CLINICAL_COLUMNS = ("patient_id", "sex", "age_years", "who_grade", "pfs_months",
 
 @dataclass(frozen=True)
 class DryRun:
-    """One timed dry run.
+    """One timed run (a dry run, or a real run up to its first job).
 
     Attributes
     ----------
@@ -57,10 +63,11 @@ class DryRun:
     jobs
         Jobs of the DAG (Snakemake's ``total``); None when the run failed or timed out.
     wall_s
-        Wall time of the Snakemake process, s (start-up and workflow parsing included).
+        Wall time of the Snakemake process, s (start-up and workflow parsing included; the
+        least of ``--repeat`` runs).
     cpu_s
         CPU time (user + system) of that process, s: steadier than wall time on a machine
-        shared with other work.
+        shared with other work (the least of ``--repeat`` runs).
     status
         ``ok``, ``timeout`` or ``failed (exit code)``.
     """
@@ -137,8 +144,16 @@ def dry_run(
     timeout_s: float,
     profile_out: Path | None = None,
     extra_args: tuple[str, ...] = (),
+    first_job: bool = False,
 ) -> tuple[float, float, str, str]:
-    """Run one dry run as a fresh process.
+    """Run one dry run (or a real run up to its first job) as a fresh process.
+
+    Parameters
+    ----------
+    first_job
+        False: ``--dry-run``, timed to its end.  True: a real run, stopped (its process group
+        killed) when Snakemake starts its first job: the time a user waits before any work
+        starts (DAG, job summary and the scheduler's first choice; no per-job dry-run output).
 
     Returns
     -------
@@ -158,17 +173,19 @@ def dry_run(
         str(work.resolve()),
         "--configfile",
         str(configfile),
-        "--dry-run",
-        # The job summary without a block per job (plain --quiet hides the summary too).
-        "--quiet",
-        "rules",
         "--cores",
         "1",
+        # The job summary without a block per job (plain --quiet hides the summary too).
+        *([] if first_job else ["--dry-run", "--quiet", "rules"]),
         *extra_args,
     ]
+    if first_job:
+        # A stopped run leaves a lock and an incomplete job: start each from a clean scratch.
+        for made in (".snakemake", "results"):
+            shutil.rmtree(work / made, ignore_errors=True)
     cpu_before = _children_cpu_s()
     start = time.perf_counter()
-    # Own process group: a timeout stops Snakemake and anything it started.
+    # Own process group: a timeout (or the first job) stops Snakemake and all it started.
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -176,15 +193,38 @@ def dry_run(
         text=True,
         start_new_session=True,
     )
-    try:
-        log, _ = process.communicate(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        log, _ = process.communicate()
-        return time.perf_counter() - start, _children_cpu_s() - cpu_before, "timeout", log
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def read() -> None:
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    log: list[str] = []
+    status = "timeout"
+    while (remaining := timeout_s - (time.perf_counter() - start)) > 0:
+        try:
+            line = lines.get(timeout=remaining)
+        except queue.Empty:
+            break
+        if line is None:
+            process.wait()
+            status = "ok" if process.returncode == 0 else f"failed ({process.returncode})"
+            break
+        log.append(line)
+        if first_job and FIRST_JOB.match(line):
+            status = "ok"
+            break
     wall_s = time.perf_counter() - start
-    status = "ok" if process.returncode == 0 else f"failed ({process.returncode})"
-    return wall_s, _children_cpu_s() - cpu_before, status, log
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    return wall_s, _children_cpu_s() - cpu_before, status, "".join(log)
+
+
+# Snakemake's first line about a job it starts ("rule patient:").
+FIRST_JOB = re.compile(r"^\s*(local)?rule \S+:\s*$")
 
 
 def _children_cpu_s() -> float:
@@ -246,6 +286,11 @@ def main(argv: list[str] | None = None) -> list[DryRun]:
     parser.add_argument("--timeout", type=float, default=600.0, help="per dry run, s")
     parser.add_argument("--cprofile", type=Path, default=None, help="folder for .prof files")
     parser.add_argument("--repeat", type=int, default=1, help="runs per size; the fastest counts")
+    parser.add_argument(
+        "--first-job",
+        action="store_true",
+        help="a real run, timed until Snakemake starts its first job (then stopped)",
+    )
     parser.add_argument("--show-log", action="store_true", help="print Snakemake's output")
     args = parser.parse_args(argv)
 
@@ -268,6 +313,7 @@ def main(argv: list[str] | None = None) -> list[DryRun]:
                 timeout_s=args.timeout,
                 profile_out=profile_out,
                 extra_args=tuple(extra),
+                first_job=args.first_job,
             )
             attempts.append((cpu_s, wall_s, status, log))
             print(

@@ -257,14 +257,15 @@ def test_organ_map_of_another_time_point_stops_that_scan(cohort, tmp_path):
         row["organ_labels"] = str(cohort / "labels" / row["patient_id"] / "basal_organs.nii.gz")
     _write_tsv(workdir / "samples.tsv", samples, SAMPLE_COLUMNS)
     _write_tsv(workdir / "clinical.tsv", clinical, list(clinical[0]))
-    target = f"results/organs/{moved.patient_id}/{moved.timepoint}/liver_reference.json"
+    target = f"results/organs/{moved.patient_id}"
     result = snakemake(workdir, "--cores", "2", target)
     assert result.returncode != 0
-    log = (
-        workdir / f"results/logs/scan_analysis/{moved.patient_id}_{moved.timepoint}.log"
-    ).read_text()
+    log = (workdir / f"results/logs/patient/{moved.patient_id}.log").read_text()
+    assert f"{moved.patient_id}/{moved.timepoint}" in log
     assert "basal_organs.nii.gz" in log and "best when the map is moved by" in log
+    # The patient's folders go with the failed job: nothing half-written is left.
     assert not (workdir / target).exists()
+    assert not (workdir / f"results/images/{moved.patient_id}").exists()
 
 
 STAND_IN = """#!{python}
@@ -309,7 +310,7 @@ def test_scans_without_organ_maps_get_them_from_totalsegmentator(cohort, tmp_pat
         row["ct_dicom"] = row["ct_dicom"] or row["pet_dicom"]
     _write_tsv(workdir / "samples.tsv", samples, SAMPLE_COLUMNS)
     _write_tsv(workdir / "clinical.tsv", clinical, list(clinical[0]))
-    target = "results/features/scans/NET002_basal_scan.tsv"
+    target = "results/features/patients/NET002_scans.tsv"
     result = snakemake(workdir, "--cores", "2", target)
     assert result.returncode == 0, result.stderr[-5000:]
     made = sitk.ReadImage(str(workdir / "results/organs/NET002/basal/totalsegmentator_ct.nii.gz"))

@@ -97,7 +97,7 @@ def test_dicom_seg_references_pet_and_is_deidentified(run):
     assert not seg.get("PatientBirthDate") and not seg.get("PatientSex")
     assert not seg.get("StudyDate") and seg.PatientIdentityRemoved == "YES"
     # The SEG references the PET by de-identified UIDs; their map stays in private/.
-    uid_map = pd.read_csv(run / "private/uid_map/NET001_basal.tsv", sep="\t", dtype=str)
+    uid_map = pd.read_csv(run / "private/uid_map/NET001/basal.tsv", sep="\t", dtype=str)
     mapped = dict(zip(uid_map["source_uid"], uid_map["deidentified_uid"], strict=True))
     referenced = seg.ReferencedSeriesSequence[0]
     assert referenced.SeriesInstanceUID in mapped.values()

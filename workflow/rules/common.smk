@@ -172,26 +172,12 @@ def anatomy_modality(wildcards):
     return "ct" if row.get("ct_dicom") else "mr" if row.get("mr_dicom") else None
 
 
-def dicom_inputs(wildcards):
-    """Input function of the conversion: the generated cohort, or the user's folders."""
-    if SYNTHETIC:
-        return {"cohort": f"{SYNTHETIC_DIR}/dicom"}
-    return {f"{key}_dicom": folder for key, folder in dicom_folders(wildcards).items()}
-
-
 def suv_overrides(wildcards):
     """The samples sheet's SUV overrides of a scan (empty for the synthetic cohort)."""
     from netpet.imaging.suv import OVERRIDE_KEYS
 
     row = scan_row(wildcards)
     return {key: row[key] for key in OVERRIDE_KEYS if key in row}
-
-
-def tumour_mask_input(wildcards):
-    """Input function: the scan's imported tumour mask (segmentation.method import)."""
-    if config["segmentation"]["method"] != "import" or SYNTHETIC:
-        return {}
-    return {"tumour_mask": scan_row(wildcards)["tumour_mask"]}
 
 
 TOTALSEGMENTATOR_LABELS = "results/organs/{patient}/{timepoint}/totalsegmentator_{modality}.nii.gz"
@@ -256,16 +242,6 @@ def _totalsegmentator_usable():
         logger.warning(f"{error}\nscans without organ_labels go on without organs")
         return False
     return True
-
-
-def organ_map_input(wildcards):
-    """Input function: the organ map a scan uses (the cohort folder for the synthetic one)."""
-    origin, path = organ_map(wildcards)
-    if origin is None:
-        return {}
-    if SYNTHETIC:
-        return {"organ_map": f"{SYNTHETIC_DIR}/labels"}
-    return {"organ_map": path}
 
 
 def _check_sheets():
@@ -354,53 +330,159 @@ TOTALSEGMENTATOR_USABLE = _totalsegmentator_usable()
 _check_sheets()
 
 
-def segmentation_outputs():
-    """The segmentation outputs: label map, its record, and DICOM SEG when asked for."""
-    outputs = {
-        "labels": "results/segmentation/{patient}/{timepoint}/lesions.nii.gz",
-        "info": "results/segmentation/{patient}/{timepoint}/segmentation.json",
-    }
+def patient_scans(wildcards):
+    """What each of a patient's scans needs (params of the patient job), in time order.
+
+    Dicts with the fields of :class:`netpet.steps.patient.ScanInput`.
+    """
+    scans = []
+    for timepoint in PATIENT_TIMEPOINTS[wildcards.patient]:
+        scan = SimpleNamespace(patient=wildcards.patient, timepoint=timepoint)
+        row = scan_row(scan)
+        folders = dicom_folders(scan)
+        origin, organ_labels = organ_map(scan)
+        scans.append(
+            {
+                "timepoint": timepoint,
+                "pet_dicom": folders["pet"],
+                "anatomy_dicom": folders.get("anatomy"),
+                "anatomy_modality": anatomy_modality(scan),
+                "pet_series_uid": row.get("pet_series_uid"),
+                "mr_series_uid": row.get("mr_series_uid"),
+                "overrides": suv_overrides(scan),
+                "organ_labels": organ_labels,
+                "organ_labels_origin": origin,
+                "check_organ_labels": row.get("check_organ_labels", "yes") != "no",
+                "tumour_mask": row.get("tumour_mask") if IMPORTS_MASKS else None,
+            }
+        )
+    return scans
+
+
+IMPORTS_MASKS = config["segmentation"]["method"] == "import" and not SYNTHETIC
+
+
+def patient_inputs(wildcards):
+    """Input function of the patient job: the DICOM folders and files its scans read.
+
+    The synthetic cohort's folders; or, per scan, the samples sheet's DICOM folders, organ
+    label map and tumour mask.  Plus the pyradiomics parameters and the DICOM SEG UID secret
+    when those are on.
+    """
+    inputs = {}
+    if config["radiomics"]["enabled"]:
+        inputs["radiomics_params"] = config["radiomics"]["params"]
     if config["segmentation"]["export_dicom_seg"]:
-        outputs["dicom_seg"] = "results/segmentation/{patient}/{timepoint}/lesions_seg.dcm"
-        # Source UIDs identify: their map to the SEG's UIDs stays outside results/.
-        outputs["uid_map"] = f"{PRIVATE_DIR}/uid_map/{{patient}}_{{timepoint}}.tsv"
-    return outputs
+        inputs["uid_salt"] = UID_SALT
+    if SYNTHETIC:
+        inputs.update(cohort=f"{SYNTHETIC_DIR}/dicom", organ_maps=f"{SYNTHETIC_DIR}/labels")
+        return inputs
+    for timepoint in PATIENT_TIMEPOINTS[wildcards.patient]:
+        scan = SimpleNamespace(patient=wildcards.patient, timepoint=timepoint)
+        row = scan_row(scan)
+        for key, folder in dicom_folders(scan).items():
+            inputs[f"{timepoint}_{key}_dicom"] = folder
+        if row.get("organ_labels"):
+            inputs[f"{timepoint}_organ_labels"] = row["organ_labels"]
+        if IMPORTS_MASKS:
+            inputs[f"{timepoint}_tumour_mask"] = row["tumour_mask"]
+    return inputs
 
 
-def scan_analysis_outputs():
-    """Every output of the per-scan analysis (optional ones as configured)."""
+def patient_outputs():
+    """The outputs of the patient job (names as :class:`netpet.steps.patient.PatientOutputs`).
+
+    Folders with a sub-folder (or file) per time point, since patients have different scans;
+    tables and figures one per patient.
+    """
     outputs = {
-        "organs": "results/organs/{patient}/{timepoint}/organs_on_pet.nii.gz",
-        "liver_json": "results/organs/{patient}/{timepoint}/liver_reference.json",
-        "liver_mask": "results/organs/{patient}/{timepoint}/liver_reference.nii.gz",
-        **segmentation_outputs(),
-        "lesions": "results/features/scans/{patient}_{timepoint}_lesions.tsv",
-        "scan": "results/features/scans/{patient}_{timepoint}_scan.tsv",
-        "qc": report(
-            "results/qc/{patient}_{timepoint}.png",
+        "images_dir": directory("results/images/{patient}"),
+        "organs_dir": directory("results/organs/{patient}"),
+        "segmentation_dir": directory("results/segmentation/{patient}"),
+        "qc_dir": report(
+            directory("results/qc/{patient}"),
+            patterns=["{timepoint}.png"],
             caption="../report/qc.rst",
             category="Quality control",
             subcategory="{timepoint}",
             labels={"patient": "{patient}", "time point": "{timepoint}"},
         ),
+        "registration_dir": report(
+            directory("results/longitudinal/registration/{patient}"),
+            patterns=["{timepoint}/qc.png"],
+            caption="../report/registration_qc.rst",
+            category="Quality control",
+            subcategory="registration",
+            labels={"patient": "{patient}", "time point": "{timepoint}"},
+        ),
+        # The PET's slice UIDs and geometry (for the DICOM SEG) and scan time (for the
+        # intervals between scans): private, since source UIDs and dates identify.
+        "pet_slices_dir": directory(f"{PRIVATE_DIR}/pet_slices/{{patient}}"),
+        "lesions": "results/features/patients/{patient}_lesions.tsv",
+        "scans": "results/features/patients/{patient}_scans.tsv",
+        "tracks": "results/longitudinal/patients/{patient}_tracks.tsv",
+        "scan_times": "results/longitudinal/patients/{patient}_scan_times.tsv",
+        "track_figure": report(
+            "results/figures/tracks/{patient}.png",
+            caption="../report/tracks.rst",
+            category="Lesion response",
+            subcategory="lesion tracks",
+            labels={"patient": "{patient}"},
+        ),
+        "mip_figure": report(
+            "results/figures/lesion_mip/{patient}.png",
+            caption="../report/lesion_mip.rst",
+            category="Lesion response",
+            subcategory="lesion maps",
+            labels={"patient": "{patient}"},
+        ),
     }
     if config["radiomics"]["enabled"]:
-        outputs["radiomics"] = "results/features/scans/{patient}_{timepoint}_radiomics.tsv"
+        outputs["radiomics"] = "results/features/patients/{patient}_radiomics.tsv"
+    if config["segmentation"]["export_dicom_seg"]:
+        # Source UIDs identify: their map to the SEG's UIDs stays outside results/.
+        outputs["uid_map_dir"] = directory(f"{PRIVATE_DIR}/uid_map/{{patient}}")
     return outputs
 
 
-def radiomics_inputs():
-    """The pyradiomics parameter file, when radiomics is enabled."""
-    if config["radiomics"]["enabled"]:
-        return {"radiomics_params": config["radiomics"]["params"]}
-    return {}
+def totalsegmentator_settings():
+    """The TotalSegmentator settings patients' jobs use (resource keys left out)."""
+    section = config["organs"]["totalsegmentator"]
+    return {k: v for k, v in section.items() if k not in ("enabled", "threads", "mem_mb")}
 
 
-def dicom_seg_inputs():
-    """The secret that keys the DICOM SEG's UIDs and the PET's slice record, for DICOM SEG."""
-    if config["segmentation"]["export_dicom_seg"]:
-        return {"uid_salt": UID_SALT, "pet_slices": PET_SLICES}
-    return {}
+def patient_threads():
+    """TotalSegmentator's threads when it runs in the patients' jobs, else 1."""
+    return config["organs"]["totalsegmentator"]["threads"] if TOTALSEGMENTATOR_USABLE else 1
+
+
+def patient_mem_mb():
+    """Memory of a patient's job: the steps run one after another, so the largest counts.
+
+    About 1.5 GB for the analysis of a clinical scan (BENCHMARKS.md), with room for scans of
+    more slices; TotalSegmentator's own setting when it runs.
+    """
+    base_mb = 4000
+    if TOTALSEGMENTATOR_USABLE:
+        return max(base_mb, config["organs"]["totalsegmentator"]["mem_mb"])
+    return base_mb
+
+
+def patient_runtime_min(wildcards):
+    """Time limit of a patient's job (SLURM): 30 min, plus TotalSegmentator's timeout per scan."""
+    minutes = 30
+    if TOTALSEGMENTATOR_USABLE:
+        timeout = config["organs"]["totalsegmentator"]["timeout_minutes"]
+        minutes += timeout * len(PATIENT_TIMEPOINTS[wildcards.patient])
+    return minutes
+
+
+def patient_files(pattern, patients=None):
+    """``pattern`` with ``{patient}`` and ``{timepoint}`` for each scan of each patient."""
+    patients = PATIENTS if patients is None else patients
+    return [
+        pattern.format(patient=p, timepoint=t) for p in patients for t in PATIENT_TIMEPOINTS[p]
+    ]
 
 
 def _ensure_uid_salt():
@@ -428,9 +510,6 @@ def _ensure_uid_salt():
 
 PRIVATE_DIR = config["deidentification"]["private_dir"].rstrip("/")
 UID_SALT = f"{PRIVATE_DIR}/uid_salt.txt"
-# The PET slices' UIDs and geometry, recorded by the conversion for the DICOM SEG (private:
-# source UIDs identify).
-PET_SLICES = f"{PRIVATE_DIR}/pet_slices/{{patient}}_{{timepoint}}.json"
 _ensure_uid_salt()
 
 
@@ -448,9 +527,6 @@ def mip_patient():
 def all_outputs():
     """Every final output of the study."""
     outputs = ["results/features/lesions.tsv", "results/features/scans.tsv"]
-    outputs += per_scan("results/qc/{patient}_{timepoint}.png")
-    if config["segmentation"]["export_dicom_seg"]:
-        outputs += per_scan("results/segmentation/{patient}/{timepoint}/lesions_seg.dcm")
     if config["radiomics"]["enabled"]:
         outputs.append("results/features/radiomics.tsv")
     if SYNTHETIC:
@@ -471,11 +547,6 @@ def all_outputs():
         "results/figures/lesion_response.png",
         "results/stats/criteria_outcomes.tsv",
     ]
-    outputs += [f"results/figures/tracks/{p}.png" for p in tracked_patients()]
-    outputs += [f"results/figures/lesion_mip/{p}.png" for p in tracked_patients()]
-    outputs += [
-        f"results/qc/registration/{p}_{t}.png" for p, t in followup_scans()
-    ]
     if SYNTHETIC:
         outputs.append("results/validation/track_accuracy.tsv")
     return outputs
@@ -491,39 +562,6 @@ def _timepoints_by_patient():
 
 
 PATIENT_TIMEPOINTS = _timepoints_by_patient()
-
-
-def followup_scans():
-    """(patient, timepoint) of every follow-up scan whose patient has a baseline scan."""
-    return [
-        (p, t) for p, ts in PATIENT_TIMEPOINTS.items() if ts[0] == BASELINE for t in ts[1:]
-    ]
-
-
-def lesions_in_baseline_space(wildcards):
-    """A patient's lesion label maps on its baseline PET grid, one per scan, in time order."""
-    paths = []
-    for timepoint in PATIENT_TIMEPOINTS[wildcards.patient]:
-        if timepoint == BASELINE:
-            paths.append(f"results/segmentation/{wildcards.patient}/{timepoint}/lesions.nii.gz")
-        else:
-            paths.append(
-                f"results/longitudinal/registration/{wildcards.patient}/{timepoint}/"
-                "lesions_in_baseline.nii.gz"
-            )
-    return paths
-
-
-def patient_scan_files(pattern):
-    """Input function: ``pattern`` for each of a patient's scans, in time order."""
-
-    def files(wildcards):
-        return [
-            pattern.format(patient=wildcards.patient, timepoint=t)
-            for t in PATIENT_TIMEPOINTS[wildcards.patient]
-        ]
-
-    return files
 
 
 def tracked_patients():

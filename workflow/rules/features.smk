@@ -1,10 +1,11 @@
-# The cohort tables of per-lesion and per-scan PET parameters and of radiomics features.
+# The cohort tables of per-lesion and per-scan PET parameters and of radiomics features
+# (the patients' tables joined, in patient order).
 
 
 rule feature_tables:
     input:
-        lesions=per_scan("results/features/scans/{patient}_{timepoint}_lesions.tsv"),
-        scans=per_scan("results/features/scans/{patient}_{timepoint}_scan.tsv"),
+        lesions=expand("results/features/patients/{patient}_lesions.tsv", patient=PATIENTS),
+        scans=expand("results/features/patients/{patient}_scans.tsv", patient=PATIENTS),
     output:
         lesions=report(
             "results/features/lesions.tsv",
@@ -30,7 +31,7 @@ if config["radiomics"]["enabled"]:
 
     rule radiomics_table:
         input:
-            per_scan("results/features/scans/{patient}_{timepoint}_radiomics.tsv"),
+            expand("results/features/patients/{patient}_radiomics.tsv", patient=PATIENTS),
         output:
             report(
                 "results/features/radiomics.tsv",

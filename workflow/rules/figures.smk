@@ -3,15 +3,8 @@
 
 rule mip_figure:
     input:
-        pet_suv=expand(
-            "results/images/{{patient}}/{timepoint}/pet_suv.nii.gz", timepoint=TIMEPOINTS
-        ),
-        lesions=expand(
-            "results/segmentation/{{patient}}/{timepoint}/lesions.nii.gz", timepoint=TIMEPOINTS
-        ),
-        suv_provenance=expand(
-            "results/images/{{patient}}/{timepoint}/suv.json", timepoint=TIMEPOINTS
-        ),
+        images="results/images/{patient}",
+        segmentation="results/segmentation/{patient}",
     output:
         report(
             "results/figures/mip_{patient}.png",
@@ -20,7 +13,7 @@ rule mip_figure:
             labels={"figure": "maximum-intensity projections", "patient": "{patient}"},
         ),
     params:
-        timepoints=TIMEPOINTS,
+        timepoints=lambda wildcards: PATIENT_TIMEPOINTS[wildcards.patient],
         suv_max=config["report"]["mip_suv_max"],
     log:
         "results/logs/mip_figure/{patient}.log",

@@ -6,88 +6,11 @@ LONGITUDINAL = config["longitudinal"]
 check_registration_settings(LONGITUDINAL["registration"])
 
 
-rule register_followup:
-    input:
-        baseline_pet=f"results/images/{{patient}}/{BASELINE}/pet_suv.nii.gz",
-        baseline_anatomy=f"results/images/{{patient}}/{BASELINE}/anatomy",
-        followup_pet="results/images/{patient}/{timepoint}/pet_suv.nii.gz",
-        followup_anatomy="results/images/{patient}/{timepoint}/anatomy",
-        followup_lesions="results/segmentation/{patient}/{timepoint}/lesions.nii.gz",
-    output:
-        transform="results/longitudinal/registration/{patient}/{timepoint}/transform.tfm",
-        record="results/longitudinal/registration/{patient}/{timepoint}/registration.json",
-        lesions="results/longitudinal/registration/{patient}/{timepoint}/lesions_in_baseline.nii.gz",
-        qc=report(
-            "results/qc/registration/{patient}_{timepoint}.png",
-            caption="../report/registration_qc.rst",
-            category="Quality control",
-            subcategory="registration",
-            labels={"patient": "{patient}", "time point": "{timepoint}"},
-        ),
-    params:
-        baseline=BASELINE,
-        settings=LONGITUDINAL["registration"],
-        suv_max=config["report"]["mip_suv_max"],
-    wildcard_constraints:
-        timepoint="|".join(map(re.escape, FOLLOWUPS)),
-    log:
-        "results/logs/register_followup/{patient}_{timepoint}.log",
-    benchmark:
-        "results/benchmarks/register_followup/{patient}_{timepoint}.tsv"
-    conda:
-        "../../envs/imaging.yaml"
-    script:
-        "../scripts/register_followup.py"
-
-
-rule lesion_tracks:
-    input:
-        labels=lesions_in_baseline_space,
-        lesions=patient_scan_files("results/features/scans/{patient}_{timepoint}_lesions.tsv"),
-        pet_suv=patient_scan_files("results/images/{patient}/{timepoint}/pet_suv.nii.gz"),
-        pet_slices=patient_scan_files(PET_SLICES),
-    output:
-        tracks="results/longitudinal/patients/{patient}_tracks.tsv",
-        scan_times="results/longitudinal/patients/{patient}_scan_times.tsv",
-        track_figure=report(
-            "results/figures/tracks/{patient}.png",
-            caption="../report/tracks.rst",
-            category="Lesion response",
-            subcategory="lesion tracks",
-            labels={"patient": "{patient}"},
-        ),
-        mip_figure=report(
-            "results/figures/lesion_mip/{patient}.png",
-            caption="../report/lesion_mip.rst",
-            category="Lesion response",
-            subcategory="lesion maps",
-            labels={"patient": "{patient}"},
-        ),
-    params:
-        timepoints=lambda wildcards: PATIENT_TIMEPOINTS[wildcards.patient],
-        settings=LONGITUDINAL["tracks"],
-        suv_max=config["report"]["mip_suv_max"],
-        transforms=lambda wildcards: [
-            f"results/longitudinal/registration/{wildcards.patient}/{t}/transform.tfm"
-            for t in PATIENT_TIMEPOINTS[wildcards.patient][1:]
-        ],
-    log:
-        "results/logs/lesion_tracks/{patient}.log",
-    benchmark:
-        "results/benchmarks/lesion_tracks/{patient}.tsv"
-    conda:
-        "../../envs/figures.yaml"
-    script:
-        "../scripts/lesion_tracks.py"
-
-
 rule longitudinal_tables:
     input:
-        tracks=expand(
-            "results/longitudinal/patients/{patient}_tracks.tsv", patient=tracked_patients()
-        ),
+        tracks=expand("results/longitudinal/patients/{patient}_tracks.tsv", patient=PATIENTS),
         scan_times=expand(
-            "results/longitudinal/patients/{patient}_scan_times.tsv", patient=tracked_patients()
+            "results/longitudinal/patients/{patient}_scan_times.tsv", patient=PATIENTS
         ),
     output:
         tracks=report(
@@ -198,7 +121,7 @@ if SYNTHETIC:
         input:
             tracks="results/longitudinal/tracks.tsv",
             truth=f"{SYNTHETIC_DIR}/truth",
-            segmentations=per_scan("results/segmentation/{patient}/{timepoint}/lesions.nii.gz"),
+            segmentation_dirs=expand("results/segmentation/{patient}", patient=PATIENTS),
         output:
             report(
                 "results/validation/track_accuracy.tsv",
@@ -208,6 +131,7 @@ if SYNTHETIC:
             ),
         params:
             scans=scan_pairs(),
+            segmentations=per_scan("results/segmentation/{patient}/{timepoint}/lesions.nii.gz"),
             timepoints=TIMEPOINTS,
         log:
             "results/logs/track_accuracy.log",

@@ -6,8 +6,8 @@ if SYNTHETIC:
     rule imaging_accuracy:
         input:
             truth=f"{SYNTHETIC_DIR}/truth",
-            segmentations=per_scan("results/segmentation/{patient}/{timepoint}/lesions.nii.gz"),
-            organs=per_scan("results/organs/{patient}/{timepoint}/organs_on_pet.nii.gz"),
+            segmentation_dirs=expand("results/segmentation/{patient}", patient=PATIENTS),
+            organ_dirs=expand("results/organs/{patient}", patient=PATIENTS),
             scans="results/features/scans.tsv",
         output:
             summary=report(
@@ -19,6 +19,8 @@ if SYNTHETIC:
             lesions="results/validation/lesion_matches.tsv",
         params:
             scans=scan_pairs(),
+            segmentations=per_scan("results/segmentation/{patient}/{timepoint}/lesions.nii.gz"),
+            organs=per_scan("results/organs/{patient}/{timepoint}/organs_on_pet.nii.gz"),
             baseline=BASELINE,
             followup=FOLLOWUPS[0],
         log:

@@ -13,8 +13,8 @@ if __name__ == "__main__":
         cohort_accuracy(
             truth_dir=snakemake.input.truth,
             scans=snakemake.params.scans,
-            seg_paths=snakemake.input.segmentations,
-            organ_paths=snakemake.input.organs,
+            seg_paths=snakemake.params.segmentations,
+            organ_paths=snakemake.params.organs,
             scans_table=snakemake.input.scans,
             baseline=snakemake.params.baseline,
             followup=snakemake.params.followup,

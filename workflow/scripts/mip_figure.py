@@ -10,12 +10,14 @@ from netpet.steps.study import mip_step
 
 if __name__ == "__main__":
     with log_to(snakemake.log[0]):
+        timepoints = snakemake.params.timepoints
+        images, segmentation = snakemake.input.images, snakemake.input.segmentation
         mip_step(
             patient_id=snakemake.wildcards.patient,
-            timepoints=snakemake.params.timepoints,
-            pet_suv_paths=list(snakemake.input.pet_suv),
-            lesion_paths=list(snakemake.input.lesions),
-            suv_provenance_paths=list(snakemake.input.suv_provenance),
+            timepoints=timepoints,
+            pet_suv_paths=[f"{images}/{t}/pet_suv.nii.gz" for t in timepoints],
+            lesion_paths=[f"{segmentation}/{t}/lesions.nii.gz" for t in timepoints],
+            suv_provenance_paths=[f"{images}/{t}/suv.json" for t in timepoints],
             suv_max=snakemake.params.suv_max,
             out=snakemake.output[0],
         )

@@ -14,7 +14,7 @@ if __name__ == "__main__":
             tracks_path=snakemake.input.tracks,
             truth_dir=snakemake.input.truth,
             scans=snakemake.params.scans,
-            seg_paths=snakemake.input.segmentations,
+            seg_paths=snakemake.params.segmentations,
             timepoints=snakemake.params.timepoints,
             out=snakemake.output[0],
         )
