@@ -25,3 +25,9 @@ include: "workflow/rules/figures.smk"
 rule all:
     input:
         all_outputs(),
+
+
+# On a cluster only the patients' jobs are submitted: the cohort's tables, statistics and
+# figures, and the synthetic cohort, run beside Snakemake, since as cluster jobs they would
+# wait longer for the queue and their start-up than they compute (README.md, SLURM).
+workflow.localrules(*(rule.name for rule in workflow.rules if rule.name != "patient"))

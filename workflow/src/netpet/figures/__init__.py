@@ -6,19 +6,24 @@ given a ``path``.  The style (fonts, sizes, Okabe-Ito colours, 300 dpi) lives in
 :mod:`netpet.figures.style`.
 """
 
-from netpet.figures.cutpoint import cutpoint_figure, plot_cutpoint_curve
-from netpet.figures.forest import forest_plot
-from netpet.figures.style import save_figure
-from netpet.figures.survival import km_figure, plot_km
-from netpet.figures.waterfall import plot_waterfall, waterfall_figure
+import importlib
 
-__all__ = [
-    "cutpoint_figure",
-    "forest_plot",
-    "km_figure",
-    "plot_cutpoint_curve",
-    "plot_km",
-    "plot_waterfall",
-    "save_figure",
-    "waterfall_figure",
-]
+# Where each public name lives.  Loaded on first use (PEP 562), so a patient's job drawing
+# its lesion figures does not import the statistics (scipy.stats, lifelines: about 1 s).
+_SOURCES = {
+    "cutpoint": ("cutpoint_figure", "plot_cutpoint_curve"),
+    "forest": ("forest_plot",),
+    "style": ("save_figure",),
+    "survival": ("km_figure", "plot_km"),
+    "waterfall": ("plot_waterfall", "waterfall_figure"),
+}
+_MODULE_OF = {name: module for module, names in _SOURCES.items() for name in names}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

@@ -18,7 +18,6 @@ import pandas as pd
 import SimpleITK as sitk
 
 from netpet.io import write_tsv
-from netpet.longitudinal.accuracy import track_accuracy
 from netpet.longitudinal.heterogeneity import heterogeneity_table
 from netpet.longitudinal.tracks import TRACK_COLUMNS, TrackSettings, cohort_tracks
 
@@ -247,6 +246,9 @@ def track_accuracy_step(
     out: str | os.PathLike,
 ) -> None:
     """Accuracy of the lesion tracks against the synthetic cohort's truth."""
+    # Lazy: it loads scipy.stats, which the patients' jobs do not need.
+    from netpet.longitudinal.accuracy import track_accuracy
+
     table = track_accuracy(
         tracks=_read(tracks_path),
         truth_dir=truth_dir,

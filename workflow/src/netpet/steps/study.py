@@ -11,6 +11,9 @@ grade") from the adjusted Cox table (:mod:`netpet.report.labels`).
 Small or degenerate cohorts (no or one event, a handful of patients, a constant parameter, no
 follow-up values) never stop a step: statistics rows carry a ``note`` saying why a value is
 empty, and every figure and table is still written (saying what could not be shown).
+
+The statistics modules are imported inside the steps: the workflow imports this module for
+its column names, in every Snakemake process (scipy.stats alone is about 1 s).
 """
 
 from __future__ import annotations
@@ -30,10 +33,6 @@ from netpet.stats.columns import (
     parse_covariates,
     value_column,
 )
-from netpet.stats.cox import cox_table, is_categorical
-from netpet.stats.cutpoint import cutpoint_curves, cutpoint_table
-from netpet.stats.patients import build_patient_table
-from netpet.stats.validation import bootstrap_table
 
 
 def _read(path) -> pd.DataFrame:
@@ -83,6 +82,8 @@ def patients_step(
     lesion-level response of each follow-up joins as columns such as
     ``heterogeneous_interim`` and ``n_new_interim``.
     """
+    from netpet.stats.patients import build_patient_table
+
     clinical = load_sheet(clinical_path, "clinical")
     table = build_patient_table(
         _read(scans_path),
@@ -116,6 +117,8 @@ def cutpoints_step(
     curves_out: str | os.PathLike,
 ) -> None:
     """Maximally selected log-rank cut-point of every analysed column, and its curve."""
+    from netpet.stats.cutpoint import cutpoint_curves, cutpoint_table
+
     patients = _read(patients_path)
     table = cutpoint_table(
         patients,
@@ -142,6 +145,8 @@ def cox_step(
     out: str | os.PathLike,
 ) -> None:
     """Cox models (Efron; Firth under separation) of every column, continuous and cut."""
+    from netpet.stats.cox import cox_table
+
     table = cox_table(
         _read(patients_path),
         list(columns),
@@ -166,6 +171,8 @@ def bootstrap_step(
     frequencies_out: str | os.PathLike,
 ) -> None:
     """Bootstrap of the search-then-fit procedure: optimism-corrected HRs, cut frequencies."""
+    from netpet.stats.validation import bootstrap_table
+
     summary, frequencies = bootstrap_table(
         _read(patients_path),
         list(columns),
@@ -204,6 +211,7 @@ def tables_step(
     """
     from netpet.report import tables
     from netpet.report.render import write_table
+    from netpet.stats.cox import is_categorical
 
     patients = _read(patients_path)
     cutpoints = _read(cutpoints_path)
