@@ -140,6 +140,8 @@ def radiomics_table(
     params_path = Path(params_path)
     load_radiomics_params(params_path)
     extractor = _extractor(params_path)
+    # The diagnostics (hashes and statistics of the whole image, per mask) are not kept.
+    extractor.settings["additionalInfo"] = False
     check_same_grid(labels, suv, what="lesion label map")
     lesion_zyx = sitk.GetArrayViewFromImage(labels)
     voxel_ml = voxel_volume_ml(suv)
