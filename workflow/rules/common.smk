@@ -4,12 +4,19 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import gc
+
 import pandas as pd
 
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
 
 sys.path.insert(0, str(Path(workflow.current_basedir).parent / "src"))
+
+# Python's cyclic garbage collector runs every 700 allocations by default; Snakemake builds
+# several objects per file of each job, so for large cohorts the collections took about a
+# tenth of the DAG build (BENCHMARKS.md).  Collect less often: the objects live until the end.
+gc.set_threshold(100_000, 50, 100)
 
 from netpet.config import load_schema, load_sheet, validate_config  # noqa: E402
 from netpet.errors import InputError  # noqa: E402
@@ -291,7 +298,7 @@ def _check_sheets():
     folders = ("pet_dicom", "ct_dicom", "mr_dicom")
     files = ("organ_labels", "tumour_mask")
     no_organs = []
-    for index, row in SAMPLES.iterrows():
+    for index, row in enumerate(SAMPLES.to_dict("records")):
         line = index + 2
         for column in folders + files:
             value = row.get(column)
