@@ -65,7 +65,8 @@ test: $(STAMP) r-deps slurm-deps lint
 	$(BIN)/python -m pytest
 
 # Benchmarks (BENCHMARKS.md): accuracy and time per stage of the imaging chain; the default
-# study end to end and a clinical-preset run with each rule's time and peak memory; the
+# study end to end, a clinical-preset run with each rule's time and peak memory, and tiny-preset
+# cohorts of 24 and 240 patients (wall time per scan as the cohort grows); the
 # conversion beside dcm2niix (PyPI, pinned in the `bench` extra) on a 545-slice PET; the DAG
 # build for 1,000 to 10,000 patients; lesion tracking accuracy on the three-time-point cohort.
 BENCH_DIR ?= /tmp/netpet-bench
@@ -74,6 +75,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/accuracy.py resources/synthetic/bench results/bench --generate 24 --workers 2
 	$(BIN)/python benchmarks/study.py $(BENCH_DIR)/default --cores 2
 	$(BIN)/python benchmarks/study.py $(BENCH_DIR)/clinical --cores 2 --config '{synthetic: {preset: clinical, n_patients: 2, n_men: 1, n_progressions: null}}'
+	$(BIN)/python benchmarks/study.py $(BENCH_DIR)/tiny-24 --cores 2 --config '{synthetic: {preset: tiny, n_patients: 24, n_men: 12}}'
+	$(BIN)/python benchmarks/study.py $(BENCH_DIR)/tiny-240 --cores 2 --config '{synthetic: {preset: tiny, n_patients: 240, n_men: 120}}'
 	$(BIN)/python benchmarks/conversion.py $(BENCH_DIR)/conversion --generate
 	$(BIN)/python benchmarks/dag.py
 	$(BIN)/python benchmarks/tracks.py --seeds 20240607 20240608 --workers 2 --out $(BENCH_DIR)/tracks

@@ -14,6 +14,7 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
+import datetime
 import re
 import shutil
 import subprocess
@@ -56,6 +57,43 @@ def run_study(work_dir: Path, *, cores: int, overrides: dict) -> tuple[float, in
     return seconds, int(steps[-1][1]) if steps else 0, log
 
 
+STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ [\d:]{8} \d{4})\]")
+
+
+def phases(log: str) -> dict[str, float]:
+    """Seconds of the run's phases, from the time stamps of Snakemake's log.
+
+    ``start`` to the synthetic cohort's end (0 without one), from there to the last patient's
+    job (``patients``, with ``scans`` and ``per_scan_s``: both cores busy, the wall time per
+    scan) and from there to the end (``cohort``: tables, statistics, figures).
+    """
+    stamp = first = synthetic = last_patient = end = None
+    n_patients = 0
+    for line in log.splitlines():
+        match = STAMP.match(line)
+        if match:
+            stamp = datetime.datetime.strptime(match[1], "%a %b %d %H:%M:%S %Y")
+            first = first or stamp
+        elif "(Rule: synthetic_cohort)" in line:
+            synthetic = stamp
+        elif "(Rule: patient)" in line:
+            last_patient, n_patients = stamp, n_patients + 1
+        elif "(Rule: all)" in line:
+            end = stamp
+    if first is None or last_patient is None or end is None:
+        return {}
+    synthetic = synthetic or first
+    n_scans = len(re.findall(r"conversion: [\d.]+ s", log)) or 2 * n_patients
+    patients = (last_patient - synthetic).total_seconds()
+    return {
+        "synthetic": (synthetic - first).total_seconds(),
+        "patients": patients,
+        "scans": n_scans,
+        "per_scan_s": patients / n_scans,
+        "cohort": (end - last_patient).total_seconds(),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("work_dir", type=Path)
@@ -64,8 +102,15 @@ def main() -> None:
     args = parser.parse_args()
     text = Path(args.config).read_text() if Path(args.config).is_file() else args.config
     overrides = yaml.safe_load(text) or {}
-    seconds, jobs, _ = run_study(args.work_dir.resolve(), cores=args.cores, overrides=overrides)
+    seconds, jobs, log = run_study(args.work_dir.resolve(), cores=args.cores, overrides=overrides)
     print(f"study: {jobs} jobs in {seconds:.0f} s ({seconds / 60:.1f} min), --cores {args.cores}")
+    times = phases(_snakemake_log(args.work_dir.resolve()) or log)
+    if times:
+        print(
+            f"phases: synthetic cohort {times['synthetic']:.0f} s; patients' jobs "
+            f"{times['patients']:.0f} s for {times['scans']} scans ({times['per_scan_s']:.2f} s "
+            f"per scan); cohort-level steps {times['cohort']:.0f} s"
+        )
     print(f"overrides: {overrides}\n")
     table = rule_table(args.work_dir / "results" / "benchmarks")
     print("| rule | jobs | median s | max s | peak memory MB |")
@@ -75,6 +120,15 @@ def main() -> None:
             f"| {row.rule} | {row.jobs} | {row.median_s:.1f} | {row.max_s:.1f} | "
             f"{row.max_rss_mb:.0f} |"
         )
+
+
+def _snakemake_log(work_dir: Path) -> str:
+    """The text of the run's log in .snakemake/log/ (its stdout lacks the patients' logs)."""
+    logs = sorted((work_dir / ".snakemake" / "log").glob("*.snakemake.log"))
+    text = logs[-1].read_text() if logs else ""
+    for path in sorted((work_dir / "results" / "logs" / "patient").glob("*.log")):
+        text += path.read_text()
+    return text
 
 
 if __name__ == "__main__":
