@@ -86,6 +86,7 @@ def best_shift_mm(
     search_mm: float,
     transform=None,
     body: np.ndarray | None = None,
+    min_gain: float = 0.0,
 ) -> tuple[np.ndarray, float, float]:
     """The whole-voxel shift of the labels that best explains ``image``, searched per axis.
 
@@ -102,6 +103,11 @@ def best_shift_mm(
         factors rather than by steps).
     body : numpy.ndarray of bool, shape (z, y, x), optional
         Only these voxels are compared (the body: air outside it says nothing of the organs).
+    min_gain : float, optional
+        A shift counts only when its correlation ratio exceeds the ratio as given by this
+        fraction of it; else the labels stay as given (shift 0).  The search's best is always
+        at least as good as no shift, and on a coarse image a correct map's best shift gains
+        about 1 % by chance.
 
     Returns
     -------
@@ -131,18 +137,22 @@ def best_shift_mm(
         return correlation_ratio(image_values, classes[source][within])
 
     zero = ratio((0, 0, 0))
+    # One axis after the other, each from the best shift so far: the fit never gets worse
+    # than as given (bests found per axis alone can combine into a worse fit).
     best = np.zeros(3, dtype=int)
+    at_best = zero
     for axis in range(3):
         scores = []
         for step in range(-reach[axis], reach[axis] + 1):
-            shift = np.zeros(3, dtype=int)
+            shift = best.copy()
             shift[axis] = step
             scores.append((ratio(shift), -abs(step), step))
-        best[axis] = max(scores)[2]
-    at_best = ratio(best)
+        at_best, _, best[axis] = max(scores)
+    if at_best < (1.0 + min_gain) * zero:
+        return np.zeros(3), zero, zero
     direction = np.asarray(image.GetDirection()).reshape(3, 3)
     shift_xyz = direction @ (best[::-1] * spacing[::-1])
-    return shift_xyz, zero, max(at_best, zero)
+    return shift_xyz, zero, at_best
 
 
 def _box(mask: np.ndarray, reach, shape) -> tuple[slice, ...]:
@@ -267,14 +277,15 @@ def check_organ_map(
 
     # Alignment.
     search = settings["shift_search_mm"]
+    min_gain = settings.get("min_shift_gain", 0.02)
     if ct is not None:
         shift, zero, best = best_shift_mm(
-            ct, organs, search_mm=search, transform=_soft_hu, body=body
+            ct, organs, search_mm=search, transform=_soft_hu, body=body, min_gain=min_gain
         )
         limit, on = settings["max_shift_mm_ct"], "CT"
     else:
         shift, zero, best = best_shift_mm(
-            suv, organs, search_mm=search, transform=_log_suv, body=body
+            suv, organs, search_mm=search, transform=_log_suv, body=body, min_gain=min_gain
         )
         limit, on = settings["max_shift_mm_pet"], "PET"
     length = float(np.linalg.norm(shift))
