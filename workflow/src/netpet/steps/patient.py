@@ -180,160 +180,166 @@ def patient_step(
     Per-scan tables are written to a scratch folder and joined into the patient's tables, in
     time order.  The seconds of each step go to the log.
     """
+    from netpet.longitudinal.registration import fixed_threads
     from netpet.longitudinal.tracks import TRACK_COLUMNS
     from netpet.steps.ingest import ingest_scan
     from netpet.steps.longitudinal import patient_tracks_step, register_step
     from netpet.steps.scan import scan_analysis
 
-    scans = [s if isinstance(s, ScanInput) else ScanInput.from_dict(s) for s in scans]
-    if not isinstance(outputs, PatientOutputs):
-        outputs = PatientOutputs.from_dict(outputs)
-    folders = [
-        outputs.images_dir,
-        outputs.organs_dir,
-        outputs.segmentation_dir,
-        outputs.qc_dir,
-        outputs.registration_dir,
-        outputs.pet_slices_dir,
-        outputs.uid_map_dir,
-    ]
-    for folder in filter(None, folders):
-        Path(folder).mkdir(parents=True, exist_ok=True)
-    tables = Path(outputs.lesions).parent
-    tables.mkdir(parents=True, exist_ok=True)
-    timepoints = [scan.timepoint for scan in scans]
-    with tempfile.TemporaryDirectory(prefix=f".{patient_id}_", dir=tables) as scratch:
-        per_scan_tables = {"lesions": [], "scan": [], "radiomics": []}
-        for scan in scans:
-            name = f"{patient_id}/{scan.timepoint}"
-            paths = scan_paths(outputs, scan.timepoint)
-            for folder in ("organs", "labels"):
-                Path(paths[folder]).parent.mkdir(parents=True, exist_ok=True)
-            _timed(
-                "conversion",
-                name,
-                ingest_scan,
-                patient_id=patient_id,
-                timepoint=scan.timepoint,
-                pet_dicom=scan.pet_dicom,
-                anatomy_dicom=scan.anatomy_dicom,
-                anatomy_modality=scan.anatomy_modality,
-                pet_series_uid=scan.pet_series_uid,
-                mr_series_uid=scan.mr_series_uid,
-                overrides=dict(scan.overrides),
-                suv_type=suv_type,
-                max_uptake_half_lives=max_uptake_half_lives,
-                pet_suv_path=paths["pet_suv"],
-                anatomy_dir=paths["anatomy"],
-                provenance_path=paths["suv_provenance"],
-                pet_slices_path=paths["pet_slices"],
-            )
-            if scan.organ_labels_origin == "TotalSegmentator":
-                from netpet.imaging.totalsegmentator import totalsegmentator_step
-
-                modality = scan.anatomy_modality
+    # SimpleITK's filters take every core of the machine by default, whatever the job was
+    # given: keep them to the job's threads, so that parallel jobs do not compete.
+    with fixed_threads(max(int(threads), 1)):
+        scans = [s if isinstance(s, ScanInput) else ScanInput.from_dict(s) for s in scans]
+        if not isinstance(outputs, PatientOutputs):
+            outputs = PatientOutputs.from_dict(outputs)
+        folders = [
+            outputs.images_dir,
+            outputs.organs_dir,
+            outputs.segmentation_dir,
+            outputs.qc_dir,
+            outputs.registration_dir,
+            outputs.pet_slices_dir,
+            outputs.uid_map_dir,
+        ]
+        for folder in filter(None, folders):
+            Path(folder).mkdir(parents=True, exist_ok=True)
+        tables = Path(outputs.lesions).parent
+        tables.mkdir(parents=True, exist_ok=True)
+        timepoints = [scan.timepoint for scan in scans]
+        with tempfile.TemporaryDirectory(prefix=f".{patient_id}_", dir=tables) as scratch:
+            per_scan_tables = {"lesions": [], "scan": [], "radiomics": []}
+            for scan in scans:
+                name = f"{patient_id}/{scan.timepoint}"
+                paths = scan_paths(outputs, scan.timepoint)
+                for folder in ("organs", "labels"):
+                    Path(paths[folder]).parent.mkdir(parents=True, exist_ok=True)
                 _timed(
-                    "TotalSegmentator",
+                    "conversion",
                     name,
-                    totalsegmentator_step,
+                    ingest_scan,
                     patient_id=patient_id,
                     timepoint=scan.timepoint,
-                    modality=modality,
-                    image_path=f"{paths['anatomy']}/{modality}.nii.gz",
-                    settings=dict(totalsegmentator_settings or {}),
-                    threads=threads,
-                    labels_out=scan.organ_labels,
-                    record_out=str(scan.organ_labels).replace(".nii.gz", ".json"),
+                    pet_dicom=scan.pet_dicom,
+                    anatomy_dicom=scan.anatomy_dicom,
+                    anatomy_modality=scan.anatomy_modality,
+                    pet_series_uid=scan.pet_series_uid,
+                    mr_series_uid=scan.mr_series_uid,
+                    overrides=dict(scan.overrides),
+                    suv_type=suv_type,
+                    max_uptake_half_lives=max_uptake_half_lives,
+                    pet_suv_path=paths["pet_suv"],
+                    anatomy_dir=paths["anatomy"],
+                    provenance_path=paths["suv_provenance"],
+                    pet_slices_path=paths["pet_slices"],
                 )
-            scan_tables = {key: f"{scratch}/{scan.timepoint}_{key}.tsv" for key in per_scan_tables}
-            analysis_outputs = {
-                key: paths[key]
-                for key in ("organs", "liver_json", "liver_mask", "labels", "info", "qc")
-            }
-            analysis_outputs.update(lesions=scan_tables["lesions"], scan=scan_tables["scan"])
+                if scan.organ_labels_origin == "TotalSegmentator":
+                    from netpet.imaging.totalsegmentator import totalsegmentator_step
+
+                    modality = scan.anatomy_modality
+                    _timed(
+                        "TotalSegmentator",
+                        name,
+                        totalsegmentator_step,
+                        patient_id=patient_id,
+                        timepoint=scan.timepoint,
+                        modality=modality,
+                        image_path=f"{paths['anatomy']}/{modality}.nii.gz",
+                        settings=dict(totalsegmentator_settings or {}),
+                        threads=threads,
+                        labels_out=scan.organ_labels,
+                        record_out=str(scan.organ_labels).replace(".nii.gz", ".json"),
+                    )
+                scan_tables = {
+                    key: f"{scratch}/{scan.timepoint}_{key}.tsv" for key in per_scan_tables
+                }
+                analysis_outputs = {
+                    key: paths[key]
+                    for key in ("organs", "liver_json", "liver_mask", "labels", "info", "qc")
+                }
+                analysis_outputs.update(lesions=scan_tables["lesions"], scan=scan_tables["scan"])
+                if outputs.radiomics is not None:
+                    analysis_outputs["radiomics"] = scan_tables["radiomics"]
+                if outputs.uid_map_dir is not None:
+                    analysis_outputs.update(dicom_seg=paths["dicom_seg"], uid_map=paths["uid_map"])
+                _timed(
+                    "analysis",
+                    name,
+                    scan_analysis,
+                    patient_id=patient_id,
+                    timepoint=scan.timepoint,
+                    pet_suv_path=paths["pet_suv"],
+                    anatomy_dir=paths["anatomy"],
+                    suv_provenance_path=paths["suv_provenance"],
+                    organ_labels_path=scan.organ_labels,
+                    organ_labels_origin=scan.organ_labels_origin,
+                    check_organ_labels=scan.check_organ_labels,
+                    liver_reference_settings=dict(liver_reference_settings),
+                    organ_checks=dict(organ_checks),
+                    segmentation_settings=dict(segmentation_settings),
+                    tumour_mask_path=scan.tumour_mask,
+                    pet_slices_path=paths["pet_slices"],
+                    uid_salt_path=uid_salt_path,
+                    radiomics_params_path=radiomics_params_path,
+                    radiomics_settings=dict(radiomics_settings),
+                    qc_suv_max=qc_suv_max,
+                    krenning_settings=dict(krenning_settings),
+                    outputs=analysis_outputs,
+                )
+                for key, tables_of_key in per_scan_tables.items():
+                    if key in analysis_outputs:
+                        tables_of_key.append(scan_tables[key])
+            _join_tables(per_scan_tables["lesions"], outputs.lesions)
+            _join_tables(per_scan_tables["scan"], outputs.scans)
             if outputs.radiomics is not None:
-                analysis_outputs["radiomics"] = scan_tables["radiomics"]
-            if outputs.uid_map_dir is not None:
-                analysis_outputs.update(dicom_seg=paths["dicom_seg"], uid_map=paths["uid_map"])
+                _join_tables(per_scan_tables["radiomics"], outputs.radiomics)
+            if timepoints[0] != baseline:
+                _without_baseline(patient_id, timepoints, baseline, outputs, TRACK_COLUMNS)
+                return
+            base = scan_paths(outputs, baseline)
+            for timepoint in timepoints[1:]:
+                paths = scan_paths(outputs, timepoint)
+                Path(paths["transform"]).parent.mkdir(parents=True, exist_ok=True)
+                _timed(
+                    "registration",
+                    f"{patient_id}/{timepoint}",
+                    register_step,
+                    patient_id=patient_id,
+                    baseline=baseline,
+                    timepoint=timepoint,
+                    baseline_images_dir=Path(base["pet_suv"]).parent,
+                    followup_images_dir=Path(paths["pet_suv"]).parent,
+                    followup_lesions_path=paths["labels"],
+                    settings=dict(registration_settings),
+                    suv_max=qc_suv_max,
+                    transform_out=paths["transform"],
+                    record_out=paths["registration_record"],
+                    lesions_out=paths["lesions_in_baseline"],
+                    qc_out=paths["registration_qc"],
+                    failed_qc_out=(
+                        Path(failed_qc_dir) / f"{patient_id}_{timepoint}_registration.png"
+                        if failed_qc_dir is not None
+                        else None
+                    ),
+                )
+            followups = [scan_paths(outputs, t) for t in timepoints[1:]]
             _timed(
-                "analysis",
-                name,
-                scan_analysis,
+                "tracks",
+                patient_id,
+                patient_tracks_step,
                 patient_id=patient_id,
-                timepoint=scan.timepoint,
-                pet_suv_path=paths["pet_suv"],
-                anatomy_dir=paths["anatomy"],
-                suv_provenance_path=paths["suv_provenance"],
-                organ_labels_path=scan.organ_labels,
-                organ_labels_origin=scan.organ_labels_origin,
-                check_organ_labels=scan.check_organ_labels,
-                liver_reference_settings=dict(liver_reference_settings),
-                organ_checks=dict(organ_checks),
-                segmentation_settings=dict(segmentation_settings),
-                tumour_mask_path=scan.tumour_mask,
-                pet_slices_path=paths["pet_slices"],
-                uid_salt_path=uid_salt_path,
-                radiomics_params_path=radiomics_params_path,
-                radiomics_settings=dict(radiomics_settings),
-                qc_suv_max=qc_suv_max,
-                krenning_settings=dict(krenning_settings),
-                outputs=analysis_outputs,
-            )
-            for key, tables_of_key in per_scan_tables.items():
-                if key in analysis_outputs:
-                    tables_of_key.append(scan_tables[key])
-        _join_tables(per_scan_tables["lesions"], outputs.lesions)
-        _join_tables(per_scan_tables["scan"], outputs.scans)
-        if outputs.radiomics is not None:
-            _join_tables(per_scan_tables["radiomics"], outputs.radiomics)
-        if timepoints[0] != baseline:
-            _without_baseline(patient_id, timepoints, baseline, outputs, TRACK_COLUMNS)
-            return
-        base = scan_paths(outputs, baseline)
-        for timepoint in timepoints[1:]:
-            paths = scan_paths(outputs, timepoint)
-            Path(paths["transform"]).parent.mkdir(parents=True, exist_ok=True)
-            _timed(
-                "registration",
-                f"{patient_id}/{timepoint}",
-                register_step,
-                patient_id=patient_id,
-                baseline=baseline,
-                timepoint=timepoint,
-                baseline_images_dir=Path(base["pet_suv"]).parent,
-                followup_images_dir=Path(paths["pet_suv"]).parent,
-                followup_lesions_path=paths["labels"],
-                settings=dict(registration_settings),
+                timepoints=timepoints,
+                label_paths=[base["labels"]] + [p["lesions_in_baseline"] for p in followups],
+                lesion_tables=per_scan_tables["lesions"],
+                pet_suv_paths=[scan_paths(outputs, t)["pet_suv"] for t in timepoints],
+                pet_slices_paths=[scan_paths(outputs, t)["pet_slices"] for t in timepoints],
+                transform_paths=[p["transform"] for p in followups],
+                settings=dict(track_settings),
                 suv_max=qc_suv_max,
-                transform_out=paths["transform"],
-                record_out=paths["registration_record"],
-                lesions_out=paths["lesions_in_baseline"],
-                qc_out=paths["registration_qc"],
-                failed_qc_out=(
-                    Path(failed_qc_dir) / f"{patient_id}_{timepoint}_registration.png"
-                    if failed_qc_dir is not None
-                    else None
-                ),
+                tracks_out=outputs.tracks,
+                scan_times_out=outputs.scan_times,
+                track_figure_out=outputs.track_figure,
+                mip_figure_out=outputs.mip_figure,
             )
-        followups = [scan_paths(outputs, t) for t in timepoints[1:]]
-        _timed(
-            "tracks",
-            patient_id,
-            patient_tracks_step,
-            patient_id=patient_id,
-            timepoints=timepoints,
-            label_paths=[base["labels"]] + [p["lesions_in_baseline"] for p in followups],
-            lesion_tables=per_scan_tables["lesions"],
-            pet_suv_paths=[scan_paths(outputs, t)["pet_suv"] for t in timepoints],
-            pet_slices_paths=[scan_paths(outputs, t)["pet_slices"] for t in timepoints],
-            transform_paths=[p["transform"] for p in followups],
-            settings=dict(track_settings),
-            suv_max=qc_suv_max,
-            tracks_out=outputs.tracks,
-            scan_times_out=outputs.scan_times,
-            track_figure_out=outputs.track_figure,
-            mip_figure_out=outputs.mip_figure,
-        )
 
 
 def _join_tables(paths: Sequence[str], out: str) -> None:
