@@ -187,8 +187,10 @@ def patient_step(
     from netpet.steps.scan import scan_analysis
 
     # SimpleITK's filters take every core of the machine by default, whatever the job was
-    # given: keep them to the job's threads, so that parallel jobs do not compete.
-    with fixed_threads(max(int(threads), 1)):
+    # given, and sums split by thread can differ in their last bits with the thread count:
+    # one thread, so that parallel jobs do not compete and results do not depend on the
+    # machine.  (TotalSegmentator, a process of its own, gets ``threads``.)
+    with fixed_threads(1):
         scans = [s if isinstance(s, ScanInput) else ScanInput.from_dict(s) for s in scans]
         if not isinstance(outputs, PatientOutputs):
             outputs = PatientOutputs.from_dict(outputs)
