@@ -33,7 +33,6 @@ criterion); ``DIR/pooled.tsv``.  An existing cohort or ingested scan is reused.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -42,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import yaml
+from benchmark_modules import load_benchmark
 
 from netpet.accuracy import DETECTION_MIN_VOLUME_ML
 from netpet.config import load_sheet, validate_config
@@ -70,18 +70,6 @@ ROOT = Path(__file__).resolve().parents[1]
 SEEDS = (20240607, 20240608)
 #: Columns of the printed tables.
 TABLE_COLUMNS = ("metric", "value", "n", "target", "met")
-
-
-def _accuracy_benchmark():
-    """benchmarks/accuracy.py as a module (its chain runner is reused, not copied)."""
-    name = "netpet_accuracy_benchmark"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "accuracy.py")
-        module = importlib.util.module_from_spec(spec)
-        # Registered so that the process pool can pickle its functions.
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def _merge(base: dict, override: dict) -> dict:
@@ -197,7 +185,7 @@ def run_seed(
     seconds["generate"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    bench = _accuracy_benchmark()
+    bench = load_benchmark("accuracy")
     imaging, _, _ = bench.measure(cohort, work, workers=workers)
     seconds["scan_chain"] = time.perf_counter() - start
     sheet = pd.read_csv(work / "samples.tsv", sep="\t", dtype=str)

@@ -14,16 +14,12 @@ Everything is seeded: the same code gives the same numbers; a change of the segm
 that degrades it fails here.
 """
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
+from workflow_runs import load_benchmark
 
 from netpet.accuracy import CRITERIA
 from netpet.synthetic import generate_cohort
 
-ROOT = Path(__file__).resolve().parents[2]
 # The criteria are defined on the default cohort (24 patients x basal/interim): the test
 # generates exactly it (~15 s) and runs the chain on 48 scans (~40-80 s on 2 cores).
 N_PATIENTS = 24
@@ -31,21 +27,12 @@ N_PATIENTS = 24
 pytestmark = pytest.mark.integration
 
 
-def _benchmark():
-    spec = importlib.util.spec_from_file_location("accuracy_bench", ROOT / "benchmarks/accuracy.py")
-    module = importlib.util.module_from_spec(spec)
-    # Registered so that the process pool can pickle its functions (workers are forked).
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def measured(tmp_path_factory):
     base = tmp_path_factory.mktemp("accuracy")
     cohort = base / "cohort"
     generate_cohort(cohort, settings={"preset": "default", "n_patients": N_PATIENTS}, workers=2)
-    summary, lesions, _ = _benchmark().measure(cohort, base / "work", workers=2)
+    summary, lesions, _ = load_benchmark("accuracy").measure(cohort, base / "work", workers=2)
     return summary.set_index("metric"), lesions
 
 

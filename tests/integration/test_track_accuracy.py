@@ -18,35 +18,20 @@ of CPU; 4.0 min wall on 2 cores shared with other jobs (load about 5), about 1.5
 idle cores.
 """
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
+from workflow_runs import load_benchmark
 
 from netpet.longitudinal.accuracy import TARGETS
 
-ROOT = Path(__file__).resolve().parents[2]
 SEEDS = (20240607, 20240608)
 N_PATIENTS = 6
 
 pytestmark = pytest.mark.integration
 
 
-def _benchmark():
-    name = "netpet_tracks_benchmark"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "tracks.py")
-        module = importlib.util.module_from_spec(spec)
-        # Registered so that the process pool can pickle its functions (workers are forked).
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="module")
 def measured(tmp_path_factory):
-    bench = _benchmark()
+    bench = load_benchmark("tracks")
     base = tmp_path_factory.mktemp("tracks")
     results = {
         seed: bench.run_seed(seed, base / str(seed), n_patients=N_PATIENTS, workers=2)

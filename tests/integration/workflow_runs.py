@@ -10,6 +10,12 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# The benchmarks the accuracy tests reuse (benchmarks/benchmark_modules.py).
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from benchmark_modules import load_benchmark  # noqa: E402
+
+__all__ = ["ROOT", "load_benchmark", "prepare", "snakemake", "snakemake_command"]
 BIN = Path(sys.executable).parent
 SNAKEMAKE = BIN / "snakemake"
 OVERRIDES = "overrides.yaml"

@@ -6,7 +6,7 @@ given a ``path``.  The style (fonts, sizes, Okabe-Ito colours, 300 dpi) lives in
 :mod:`netpet.figures.style`.
 """
 
-import importlib
+from netpet.lazy import lazy_exports
 
 # Where each public name lives.  Loaded on first use (PEP 562), so a patient's job drawing
 # its lesion figures does not import the statistics (scipy.stats, lifelines: about 1 s).
@@ -17,13 +17,4 @@ _SOURCES = {
     "survival": ("km_figure", "plot_km"),
     "waterfall": ("plot_waterfall", "waterfall_figure"),
 }
-_MODULE_OF = {name: module for module, names in _SOURCES.items() for name in names}
-
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str):
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__all__, __getattr__ = lazy_exports(__name__, _SOURCES)

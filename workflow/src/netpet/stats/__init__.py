@@ -17,7 +17,7 @@ NaN and the ``note`` column of the table says why (:class:`EstimationError` carr
 of a model that cannot be fitted).
 """
 
-import importlib
+from netpet.lazy import lazy_exports
 
 # Where each public name lives.  Loaded on first use (PEP 562), so a step that needs only the
 # column names does not import lifelines, statsmodels and scipy.stats (about 0.8 s per job).
@@ -43,13 +43,4 @@ _SOURCES = {
     ),
     "validation": ("bootstrap_cutpoint", "bootstrap_table"),
 }
-_MODULE_OF = {name: module for module, names in _SOURCES.items() for name in names}
-
-__all__ = sorted(_MODULE_OF)
-
-
-def __getattr__(name: str):
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__all__, __getattr__ = lazy_exports(__name__, _SOURCES)
